@@ -1,0 +1,115 @@
+"""/auth endpoints: thin views over accounts.services."""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts import services
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.EmailField()
+    is_staff = serializers.BooleanField()
+    date_joined = serializers.DateTimeField()
+
+
+class AuthResultSerializer(serializers.Serializer):
+    user = UserSerializer()
+    token = serializers.CharField(help_text="The access token (same as `access`), kept for older clients.")
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RefreshInputSerializer(serializers.Serializer):
+    refresh = serializers.CharField(max_length=2000)
+
+
+def auth_result(user: services.UserInfo) -> dict:
+    tokens = services.issue_tokens(user_id=user.id)
+    return {"user": user, "token": tokens.access, "access": tokens.access, "refresh": tokens.refresh}
+
+
+class AuthThrottledView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class RegisterView(AuthThrottledView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=150)
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+    @extend_schema(
+        operation_id="auth_register",
+        request=InputSerializer,
+        responses={201: AuthResultSerializer},
+        description="Create a customer account. Any staff flag in the body is ignored.",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.register_user(**data.validated_data)
+        return Response(AuthResultSerializer(auth_result(user)).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(AuthThrottledView):
+    class InputSerializer(serializers.Serializer):
+        email = serializers.CharField(max_length=254)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    @extend_schema(operation_id="auth_login", request=InputSerializer, responses={200: AuthResultSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.authenticate_user(**data.validated_data)
+        return Response(AuthResultSerializer(auth_result(user)).data)
+
+
+class RefreshView(AuthThrottledView):
+    @extend_schema(
+        operation_id="auth_refresh",
+        request=RefreshInputSerializer,
+        responses={200: TokenPairSerializer},
+        description="Rotate a refresh token: a new pair is returned and the old refresh token is blacklisted.",
+    )
+    def post(self, request):
+        data = RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tokens = services.rotate_refresh_token(refresh=data.validated_data["refresh"])
+        return Response(TokenPairSerializer(tokens).data)
+
+
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_logout",
+        request=RefreshInputSerializer,
+        responses={204: OpenApiResponse(description="The refresh token is blacklisted.")},
+    )
+    def post(self, request):
+        data = RefreshInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.revoke_refresh_token(refresh=data.validated_data["refresh"], user_id=request.user.id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="auth_me", responses={200: UserSerializer})
+    def get(self, request):
+        return Response(UserSerializer(services.get_user(user_id=request.user.id)).data)

@@ -1,0 +1,25 @@
+from ecommerce.errors import DomainError
+
+
+class InvalidCredentials(DomainError):
+    status = 401
+    code = "invalid_credentials"
+    default_message = "No active account matches this email and password."
+
+
+class EmailTaken(DomainError):
+    status = 400
+    code = "email_taken"
+    default_message = "A user with this email already exists."
+
+
+class InvalidRefreshToken(DomainError):
+    status = 401
+    code = "token_not_valid"
+    default_message = "The refresh token is invalid, expired or revoked."
+
+
+class WeakPassword(DomainError):
+    status = 400
+    code = "password_invalid"
+    default_message = "This password is not allowed."

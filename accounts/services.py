@@ -1,0 +1,141 @@
+"""Accounts: registration, authentication and JWTs. The public interface of this app."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken, WeakPassword
+from accounts.models import User, normalize_email
+from ecommerce.errors import NotFound
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    name: str
+    email: str
+    is_staff: bool
+    date_joined: datetime
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+
+
+def _info(user: User) -> UserInfo:
+    return UserInfo(id=user.id, name=user.name, email=user.email, is_staff=user.is_staff, date_joined=user.date_joined)
+
+
+def _validate_password(password: str, user: User) -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as exc:
+        code = exc.error_list[0].code or WeakPassword.code
+        error = WeakPassword(" ".join(exc.messages), attr="password")
+        error.code = code
+        raise error from exc
+
+
+@transaction.atomic
+def register_user(*, name: str, email: str, password: str) -> UserInfo:
+    """Create a customer account (never staff).
+
+    Raises EmailTaken (the email exists in any letter case) or WeakPassword.
+    """
+    email = normalize_email(email)
+    candidate = User(email=email, name=name)
+    _validate_password(password, candidate)
+    if User.objects.filter(email=email).exists():
+        raise EmailTaken(attr="email")
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, name=name)
+    except IntegrityError as exc:  # a concurrent registration of the same email won
+        raise EmailTaken(attr="email") from exc
+    return _info(user)
+
+
+def authenticate_user(*, email: str, password: str) -> UserInfo:
+    """Check an email and password.
+
+    Raises InvalidCredentials, with the same message whether the email or the password is wrong.
+    """
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    if user is None:
+        User().set_password(password)  # same hashing cost as a real check, so timing does not tell
+        raise InvalidCredentials()
+    if not user.check_password(password):
+        raise InvalidCredentials()
+    return _info(user)
+
+
+def _tokens_for(user: User) -> TokenPair:
+    refresh = RefreshToken.for_user(user)
+    refresh["is_staff"] = user.is_staff  # copied into every access token made from it
+    return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
+
+
+def issue_tokens(*, user_id: int) -> TokenPair:
+    """Issue an access and a refresh token carrying ``user_id`` and ``is_staff``."""
+    return _tokens_for(User.objects.get(pk=user_id))
+
+
+def _load_refresh(refresh: str) -> RefreshToken:
+    try:
+        return RefreshToken(refresh)  # checks signature, expiry and the blacklist
+    except TokenError as exc:
+        raise InvalidRefreshToken() from exc
+
+
+@transaction.atomic
+def rotate_refresh_token(*, refresh: str) -> TokenPair:
+    """Trade a refresh token for a new pair; the old refresh token is blacklisted.
+
+    Raises InvalidRefreshToken when it is invalid, expired, already used or its user is inactive.
+    """
+    token = _load_refresh(refresh)
+    user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
+    if user is None:
+        raise InvalidRefreshToken()
+    _, blacklisted_now = token.blacklist()
+    if not blacklisted_now:  # a concurrent refresh with the same token got there first
+        raise InvalidRefreshToken()
+    return _tokens_for(user)
+
+
+@transaction.atomic
+def revoke_refresh_token(*, refresh: str, user_id: int) -> None:
+    """Blacklist a refresh token of ``user_id`` (log out).
+
+    Raises InvalidRefreshToken when it is invalid or belongs to someone else.
+    """
+    token = _load_refresh(refresh)
+    if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user_id):
+        raise InvalidRefreshToken()
+    token.blacklist()
+
+
+def get_user(*, user_id: int) -> UserInfo:
+    """The user with this id. Raises NotFound."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("No such user.")
+    return _info(user)
+
+
+def get_users(*, user_ids) -> dict[int, UserInfo]:
+    """Users by id, in one query; unknown ids are left out."""
+    return {user.id: _info(user) for user in User.objects.filter(pk__in=set(user_ids))}
+
+
+def find_user_ids_by_email(*, query: str) -> list[int]:
+    """Ids of users whose email contains ``query`` (case-insensitive), for staff search screens."""
+    return list(User.objects.filter(email__icontains=query.strip()).values_list("id", flat=True)[:1000])

@@ -1,0 +1,83 @@
+"""The DRF side of the kernel: domain errors rendered in the standard error envelope."""
+
+from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
+from drf_spectacular.utils import OpenApiResponse
+from drf_standardized_errors.formatter import ExceptionFormatter
+from drf_standardized_errors.handler import ExceptionHandler
+from rest_framework import exceptions, serializers, status
+
+from ecommerce.errors import DomainError
+
+
+class DomainAPIException(exceptions.APIException):
+    """A DomainError carried through DRF, keeping its status, code and field."""
+
+    def __init__(self, error: DomainError):
+        self.status_code = error.status
+        self.error = error
+        if error.attr:
+            detail = {error.attr: [exceptions.ErrorDetail(error.message, code=error.code)]}
+        else:
+            detail = error.message
+        super().__init__(detail=detail, code=error.code)
+
+
+class DomainValidationError(exceptions.ValidationError, DomainAPIException):
+    """A 400 DomainError is a validation error: its ``attr`` names the field."""
+
+    def __init__(self, error: DomainError):
+        DomainAPIException.__init__(self, error)
+
+
+class DomainAwareExceptionHandler(ExceptionHandler):
+    """drf-standardized-errors' handler, taught about DomainError and Django's body-size limit."""
+
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DomainError):
+            return DomainValidationError(exc) if exc.status == status.HTTP_400_BAD_REQUEST else DomainAPIException(exc)
+        return super().convert_known_exceptions(exc)
+
+    def get_headers(self, exc: exceptions.APIException) -> dict:
+        headers = super().get_headers(exc)
+        retry_after = getattr(getattr(exc, "error", None), "extra", {}).get("retry_after")
+        if retry_after:
+            headers["Retry-After"] = str(retry_after)
+        return headers
+
+
+class CamelCaseExceptionFormatter(ExceptionFormatter):
+    """Names fields in ``attr`` the way clients spell them (camelCase), and adds domain details."""
+
+    def format_error_response(self, error_response) -> dict:
+        data = super().format_error_response(error_response)
+        for error in data["errors"]:
+            if error.get("attr"):
+                error["attr"] = camelize_re.sub(underscore_to_camel, error["attr"])
+        domain_error = getattr(self.exc, "error", None)
+        if domain_error is not None and domain_error.extra:
+            data["errors"][0].update({k: v for k, v in domain_error.extra.items() if k != "retry_after"})
+        return data
+
+
+class DomainErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, listed in the response description.")
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class DomainErrorResponseSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["client_error", "server_error", "validation_error"])
+    errors = DomainErrorDetailSerializer(many=True)
+
+
+def error_responses(*errors: type[DomainError]) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses documenting the domain errors a view may answer with, grouped by status."""
+    codes_by_status: dict[int, list[str]] = {}
+    for error in errors:
+        codes_by_status.setdefault(error.status, []).append(error.code)
+    return {
+        status_code: OpenApiResponse(
+            DomainErrorResponseSerializer, description="Error codes: " + ", ".join(f"`{c}`" for c in codes)
+        )
+        for status_code, codes in sorted(codes_by_status.items())
+    }

@@ -1,0 +1,35 @@
+"""Domain errors: the one base every app's errors subclass.
+
+Services raise these; the DRF exception handler in ``ecommerce.api`` renders them
+in the standard error envelope. Nothing here knows about HTTP frameworks.
+"""
+
+
+class DomainError(Exception):
+    """A business rule refused the request.
+
+    ``status`` is the HTTP status an API should answer with, ``code`` a stable,
+    machine-readable identifier, ``attr`` the input field at fault (if any).
+    """
+
+    status: int = 400
+    code: str = "invalid"
+    default_message: str = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, *, attr: str | None = None, extra: dict | None = None):
+        self.message = message or self.default_message
+        self.attr = attr
+        self.extra = extra or {}
+        super().__init__(self.message)
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    default_message = "Not found."
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    default_message = "The request conflicts with the current state."

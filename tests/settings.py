@@ -1,0 +1,15 @@
+"""Settings for the test run: the production settings, with test-only environment defaults."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("PAYMENT_GATEWAY", "dummy")
+
+from ecommerce.settings import *  # noqa: F403
+
+# The manifest needs collectstatic; tests use the finders instead.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+
+# Throttle counters per test process; production shares them through Redis or the database cache.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
