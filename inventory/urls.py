@@ -1,1 +1,4 @@
-urlpatterns = []
+from ecommerce.urlpatterns import ID, route
+from inventory import api
+
+urlpatterns = [route(ID, api.StockLevelView.as_view(), "inventory-detail")]

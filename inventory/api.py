@@ -1,0 +1,73 @@
+"""/inventory endpoints: stock levels per product."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ecommerce.api import error_responses
+from ecommerce.permissions import IsStaff
+from ecommerce.serializers import StrictSerializer
+from inventory import services
+from inventory.errors import InsufficientStock, StockItemNotFound
+
+MAX_STOCK = 1_000_000_000
+
+
+class StockLevelSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    stock = serializers.IntegerField(source="available", help_text="Available to buy now: onHand - reserved.")
+    on_hand = serializers.IntegerField(required=False, help_text="Staff only.")
+    reserved = serializers.IntegerField(required=False, help_text="Staff only.")
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if not (request and request.user.is_staff):
+            del data["on_hand"], data["reserved"]
+        return data
+
+
+class StockLevelView(APIView):
+    def get_permissions(self):
+        return [IsStaff()] if self.request.method == "PATCH" else [IsAuthenticated()]
+
+    class UpdateSerializer(StrictSerializer):
+        stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, required=False)
+        adjust_by = serializers.IntegerField(min_value=-MAX_STOCK, max_value=MAX_STOCK, required=False)
+        reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+        def validate(self, attrs):
+            if ("stock" in attrs) == ("adjust_by" in attrs):
+                raise serializers.ValidationError("Send either `stock` or `adjustBy`.", code="stock_or_adjust_by")
+            return attrs
+
+    @extend_schema(
+        operation_id="inventory_retrieve",
+        responses={200: StockLevelSerializer, **error_responses(StockItemNotFound)},
+    )
+    def get(self, request, pk: int):
+        level = services.get_stock_level(product_id=pk)
+        return Response(StockLevelSerializer(level, context={"request": request}).data)
+
+    @extend_schema(
+        operation_id="inventory_update",
+        request=UpdateSerializer,
+        responses={200: StockLevelSerializer, **error_responses(StockItemNotFound, InsufficientStock)},
+        description="Staff: `{stock: N}` makes N units available; `{adjustBy: ±N, reason?}` changes on-hand "
+        "stock relatively (safe under concurrent restocks). Neither may take available stock below 0.",
+    )
+    def patch(self, request, pk: int):
+        data = self.UpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        change = data.validated_data
+        note = change.get("reason", "")
+        if "stock" in change:
+            level = services.set_available_stock(
+                product_id=pk, available=change["stock"], actor_id=request.user.id, note=note
+            )
+        else:
+            level = services.adjust_stock(product_id=pk, delta=change["adjust_by"], actor_id=request.user.id, note=note)
+        return Response(StockLevelSerializer(level, context={"request": request}).data)

@@ -1,0 +1,259 @@
+"""Inventory: stock levels, reservations and the stock ledger. The public interface of this app.
+
+Overselling is prevented in the database, not in Python: every change is a conditional UPDATE
+(``... WHERE on_hand - reserved >= wanted``) or runs on rows locked in product-id order, and
+CHECK constraints (0 <= reserved <= on_hand) refuse anything a bug might still try. Every change
+writes its ledger rows in the same transaction, so the ledger always sums to the levels.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Value, When
+
+from inventory.errors import InsufficientStock, StockItemNotFound
+from inventory.models import Reservation, StockItem, StockMovement
+
+Reason = StockMovement.Reason
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    product_id: int
+    on_hand: int
+    reserved: int
+    updated_at: datetime
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """A quantity of one product, e.g. one line of an order."""
+
+    product_id: int
+    quantity: int
+
+
+def _level(item: StockItem) -> StockLevel:
+    return StockLevel(
+        product_id=item.product_id, on_hand=item.on_hand, reserved=item.reserved, updated_at=item.updated_at
+    )
+
+
+def _per_product(values: dict[int, int]) -> Case:
+    """An SQL expression giving each product id its own value, for one UPDATE over many rows."""
+    return Case(*(When(product_id=pid, then=Value(v)) for pid, v in values.items()), output_field=IntegerField())
+
+
+def _merge(lines: Iterable[StockLine]) -> dict[int, int]:
+    """Quantities per product id, in product-id order (the lock order)."""
+    merged: dict[int, int] = {}
+    for line in lines:
+        if line.quantity <= 0:
+            raise ValueError(f"quantity must be positive, got {line.quantity}")
+        merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
+    return dict(sorted(merged.items()))
+
+
+@transaction.atomic
+def create_stock_item(*, product_id: int, on_hand: int = 0, actor_id: int | None = None) -> StockLevel:
+    """Start keeping stock for a product, with ``on_hand`` units (ledger: initial).
+
+    Raises InsufficientStock for a negative quantity.
+    """
+    if on_hand < 0:
+        raise InsufficientStock("Stock cannot be negative.", attr="stock")
+    item = StockItem.objects.create(product_id=product_id, on_hand=on_hand)
+    StockMovement.objects.create(
+        product_id=product_id, on_hand_delta=on_hand, reserved_delta=0, reason=Reason.INITIAL, actor_id=actor_id
+    )
+    return _level(item)
+
+
+@transaction.atomic
+def set_available_stock(*, product_id: int, available: int, actor_id: int | None = None, note: str = "") -> StockLevel:
+    """Set on hand so that ``available`` units can be bought now (ledger: adjustment).
+
+    Raises StockItemNotFound, or InsufficientStock when ``available`` is negative.
+    """
+    if available < 0:
+        raise InsufficientStock("Available stock cannot go below 0.", attr="stock")
+    item = StockItem.objects.select_for_update().filter(product_id=product_id).first()
+    if item is None:
+        raise StockItemNotFound()
+    delta = available + item.reserved - item.on_hand
+    if delta:
+        item.on_hand += delta
+        item.save(update_fields=["on_hand", "updated_at"])
+        StockMovement.objects.create(
+            product_id=product_id,
+            on_hand_delta=delta,
+            reserved_delta=0,
+            reason=Reason.ADJUSTMENT,
+            actor_id=actor_id,
+            note=note,
+        )
+    return _level(item)
+
+
+@transaction.atomic
+def adjust_stock(*, product_id: int, delta: int, actor_id: int | None = None, note: str = "") -> StockLevel:
+    """Change on hand by ``delta`` relative to its current value; safe under concurrent changes.
+
+    Raises StockItemNotFound, or InsufficientStock when available would go below 0.
+    """
+    updated = StockItem.objects.filter(product_id=product_id, on_hand__gte=F("reserved") - delta).update(
+        on_hand=F("on_hand") + delta
+    )
+    if not updated:
+        if not StockItem.objects.filter(product_id=product_id).exists():
+            raise StockItemNotFound()
+        raise InsufficientStock("Available stock cannot go below 0.", attr="adjust_by")
+    if delta:
+        StockMovement.objects.create(
+            product_id=product_id,
+            on_hand_delta=delta,
+            reserved_delta=0,
+            reason=Reason.RESTOCK if delta > 0 else Reason.ADJUSTMENT,
+            actor_id=actor_id,
+            note=note,
+        )
+    return get_stock_level(product_id=product_id)
+
+
+def get_stock_level(*, product_id: int) -> StockLevel:
+    """The stock of one product. Raises StockItemNotFound."""
+    item = StockItem.objects.filter(product_id=product_id).first()
+    if item is None:
+        raise StockItemNotFound()
+    return _level(item)
+
+
+def get_stock_levels(*, product_ids: Iterable[int]) -> dict[int, StockLevel]:
+    """Stock of many products in one query; products without stock are left out."""
+    return {item.product_id: _level(item) for item in StockItem.objects.filter(product_id__in=set(product_ids))}
+
+
+def get_in_stock_product_ids(*, product_ids: Iterable[int] | None = None) -> set[int]:
+    """Ids of the products (of ``product_ids``, or all) with at least one unit available, in one query."""
+    items = StockItem.objects.filter(on_hand__gt=F("reserved"))
+    if product_ids is not None:
+        items = items.filter(product_id__in=set(product_ids))
+    return set(items.values_list("product_id", flat=True))
+
+
+@transaction.atomic
+def reserve_stock(*, order_id: int, lines: Sequence[StockLine], expires_at: datetime) -> None:
+    """Hold every line's quantity for an order until ``expires_at``: all lines or none.
+
+    Raises InsufficientStock naming every product that lacks stock (``product_ids``).
+    """
+    wanted = _merge(lines)
+    items = StockItem.objects.select_for_update().filter(product_id__in=wanted).order_by("product_id")
+    available = {item.product_id: item.available for item in items}
+    short = [pid for pid, quantity in wanted.items() if available.get(pid, 0) < quantity]
+    if short:
+        raise InsufficientStock("Not enough stock for some products.", extra={"product_ids": short})
+    quantities = _per_product(wanted)
+    updated = StockItem.objects.filter(product_id__in=wanted, on_hand__gte=F("reserved") + quantities).update(
+        reserved=F("reserved") + quantities
+    )
+    if updated != len(wanted):  # only reachable where the database cannot lock rows (SQLite)
+        raise InsufficientStock("Not enough stock for some products.", extra={"product_ids": list(wanted)})
+    Reservation.objects.bulk_create(
+        Reservation(order_id=order_id, product_id=pid, quantity=q, expires_at=expires_at) for pid, q in wanted.items()
+    )
+    StockMovement.objects.bulk_create(
+        StockMovement(product_id=pid, on_hand_delta=0, reserved_delta=q, reason=Reason.RESERVATION, order_id=order_id)
+        for pid, q in wanted.items()
+    )
+
+
+def _settle(
+    *, order_id: int, from_status: str, to_status: str, on_hand_sign: int, reserved_sign: int, reason: str, actor_id
+) -> int:
+    """Move an order's reservations between states, applying their quantities to the levels and the ledger."""
+    reservations = list(
+        Reservation.objects.select_for_update().filter(order_id=order_id, status=from_status).order_by("product_id")
+    )
+    if not reservations:
+        return 0
+    quantities = {r.product_id: r.quantity for r in reservations}
+    changes = {}
+    if on_hand_sign:
+        changes["on_hand"] = F("on_hand") + on_hand_sign * _per_product(quantities)
+    if reserved_sign:
+        changes["reserved"] = F("reserved") + reserved_sign * _per_product(quantities)
+    StockItem.objects.filter(product_id__in=quantities).update(**changes)
+    Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(status=to_status)
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            product_id=pid,
+            on_hand_delta=on_hand_sign * q,
+            reserved_delta=reserved_sign * q,
+            reason=reason,
+            order_id=order_id,
+            actor_id=actor_id,
+        )
+        for pid, q in quantities.items()
+    )
+    return len(reservations)
+
+
+@transaction.atomic
+def commit_reservation(*, order_id: int) -> bool:
+    """Turn an order's held stock into a sale (on hand and reserved both go down; ledger: sale).
+
+    Returns False when the order holds no stock (never reserved, released or already sold).
+    """
+    sold = _settle(
+        order_id=order_id,
+        from_status=Reservation.Status.ACTIVE,
+        to_status=Reservation.Status.SOLD,
+        on_hand_sign=-1,
+        reserved_sign=-1,
+        reason=Reason.SALE,
+        actor_id=None,
+    )
+    return bool(sold)
+
+
+@transaction.atomic
+def release_reservation(*, order_id: int, actor_id: int | None = None) -> bool:
+    """Give an order's held stock back to sale (ledger: release). Safe to call more than once.
+
+    Returns False when there was nothing to release.
+    """
+    released = _settle(
+        order_id=order_id,
+        from_status=Reservation.Status.ACTIVE,
+        to_status=Reservation.Status.RELEASED,
+        on_hand_sign=0,
+        reserved_sign=-1,
+        reason=Reason.RELEASE,
+        actor_id=actor_id,
+    )
+    return bool(released)
+
+
+@transaction.atomic
+def return_sold_stock(*, order_id: int, actor_id: int | None = None) -> bool:
+    """Put an order's sold units back on hand, e.g. after a refund (ledger: return). Safe to repeat.
+
+    Returns False when the order had no sold stock left to return.
+    """
+    returned = _settle(
+        order_id=order_id,
+        from_status=Reservation.Status.SOLD,
+        to_status=Reservation.Status.RETURNED,
+        on_hand_sign=1,
+        reserved_sign=0,
+        reason=Reason.RETURN,
+        actor_id=actor_id,
+    )
+    return bool(returned)

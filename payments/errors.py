@@ -1,0 +1,38 @@
+"""Payment errors: what a payment provider's refusal or absence means to our API."""
+
+from ecommerce.errors import DomainError
+
+
+class PaymentProviderUnavailable(DomainError):
+    """The provider timed out, could not be reached or answered with a server error; retry later."""
+
+    status = 503
+    code = "payment_provider_unavailable"
+    default_message = "The payment provider is unavailable. Please try again later."
+
+
+class CardError(DomainError):
+    """The card was declined; ``code`` is the provider's reason (``insufficient_funds``, ``expired_card``...).
+
+    ``reference`` is the provider's id of the failed payment, when it created one.
+    """
+
+    status = 402
+    code = "card_declined"
+    default_message = "Your card was declined."
+
+    def __init__(self, message: str | None = None, *, code: str = "card_declined", reference: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.reference = reference
+
+
+class InvalidPaymentToken(DomainError):
+    """The provider does not know (or will not accept) the card token or payment method."""
+
+    status = 400
+    code = "invalid_payment_token"
+    default_message = "The payment token is invalid."
+
+    def __init__(self, message: str | None = None, *, attr: str = "token", extra: dict | None = None):
+        super().__init__(message, attr=attr, extra=extra)
