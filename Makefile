@@ -31,6 +31,7 @@ run: $(VENV)/.runtime .env
 	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_demo_staff
+	$(BIN)/python manage.py load_demo_catalogue
 	$(BIN)/gunicorn ecommerce.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - --log-file -
 
 test: $(VENV)/.dev

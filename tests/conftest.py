@@ -81,3 +81,35 @@ def other_client(other_customer):
 @pytest.fixture
 def staff_client(staff):
     return client_for(staff)
+
+
+_products = itertools.count(1)
+
+
+def make_product(*, price: str = "10.00", stock: int = 10, name: str | None = None, **fields):
+    """A product on sale, with stock, created through the catalog service."""
+    from decimal import Decimal
+
+    from catalog import services as catalog
+
+    number = next(_products)
+    return catalog.create_product(name=name or f"Product {number}", price=Decimal(price), stock=stock, **fields)
+
+
+@pytest.fixture
+def product(db):
+    return make_product(price="19.99", stock=5, name="Blue Mug")
+
+
+@pytest.fixture
+def count_queries():
+    """Counts the SQL statements a block runs, leaving out savepoints (tests wrap everything in a transaction)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    class Counter(CaptureQueriesContext):
+        @property
+        def statements(self) -> list[str]:
+            return [q["sql"] for q in self.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+    return lambda: Counter(connection)

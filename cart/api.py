@@ -1,0 +1,84 @@
+"""/cart endpoints: the caller's own cart (there is no way to name another user's)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cart import services
+from cart.errors import NotInCart, QuantityTooLarge
+from cart.models import MAX_LINE_QUANTITY
+from ecommerce.api import error_responses
+from ecommerce.errors import NotFound
+from ecommerce.serializers import StrictSerializer, money_field
+from inventory.services import InsufficientStock
+
+
+class CartItemSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    name = serializers.CharField()
+    unit_price = money_field()
+    quantity = serializers.IntegerField()
+    line_total = money_field()
+    stock = serializers.IntegerField(help_text="Units available to buy now (0 for a withdrawn product).")
+
+
+class CartSerializer(serializers.Serializer):
+    items = CartItemSerializer(many=True)
+    total_quantity = serializers.IntegerField()
+    subtotal = money_field()
+    currency = serializers.CharField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class CartView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class AddSerializer(StrictSerializer):
+        product_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+        quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
+
+    @extend_schema(operation_id="cart_retrieve", responses={200: CartSerializer})
+    def get(self, request):
+        return Response(CartSerializer(services.get_cart(user_id=request.user.id)).data)
+
+    @extend_schema(
+        operation_id="cart_add",
+        request=AddSerializer,
+        responses={200: CartSerializer, **error_responses(NotFound, InsufficientStock, QuantityTooLarge)},
+        description="Adds to the quantity already in the cart. Asking for more than is available is 409 "
+        "`insufficient_stock` and leaves the cart unchanged.",
+    )
+    def post(self, request):
+        data = self.AddSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = services.add_to_cart(user_id=request.user.id, **data.validated_data)
+        return Response(CartSerializer(cart).data)
+
+    @extend_schema(operation_id="cart_clear", responses={200: CartSerializer})
+    def delete(self, request):
+        return Response(CartSerializer(services.clear_cart(user_id=request.user.id)).data)
+
+
+class CartLineView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class QuantitySerializer(StrictSerializer):
+        quantity = serializers.IntegerField(min_value=0, max_value=MAX_LINE_QUANTITY)
+
+    @extend_schema(
+        operation_id="cart_line_update",
+        request=QuantitySerializer,
+        responses={200: CartSerializer, **error_responses(NotInCart, InsufficientStock, QuantityTooLarge)},
+        description="Sets the quantity of a product in the cart; 0 removes it.",
+    )
+    def patch(self, request, pk: int):
+        data = self.QuantitySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cart = services.set_cart_quantity(user_id=request.user.id, product_id=pk, **data.validated_data)
+        return Response(CartSerializer(cart).data)
+
+    @extend_schema(operation_id="cart_line_remove", responses={200: CartSerializer, **error_responses(NotInCart)})
+    def delete(self, request, pk: int):
+        return Response(CartSerializer(services.remove_from_cart(user_id=request.user.id, product_id=pk)).data)

@@ -1,0 +1,173 @@
+"""Carts: one per user, priced at current prices. The public interface of this app.
+
+Every read or write costs a fixed number of queries whatever the number of lines: the cart's
+lines, then one batch call each to catalog (prices) and inventory (stock).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from cart.errors import NotInCart, QuantityTooLarge
+from cart.models import MAX_LINE_QUANTITY, Cart, CartLine
+from catalog import services as catalog
+from ecommerce.money import quantize
+from inventory import services as inventory
+from inventory.services import InsufficientStock
+
+
+@dataclass(frozen=True)
+class CartItem:
+    product_id: int
+    name: str
+    unit_price: Decimal
+    quantity: int
+    line_total: Decimal
+    stock: int
+
+
+@dataclass(frozen=True)
+class CartView:
+    items: list[CartItem]
+    total_quantity: int
+    subtotal: Decimal
+    currency: str
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CartEntry:
+    """What checkout needs of a cart line."""
+
+    product_id: int
+    quantity: int
+
+
+def _priced(lines: dict[int, int], updated_at: datetime | None, *, changed: int | None = None) -> CartView:
+    """Price ``{product_id: quantity}`` at current prices, with the stock available now.
+
+    When ``changed`` names a product whose quantity was just set, it is checked too: it must be on
+    sale (else ProductNotFound) and in stock (else InsufficientStock).
+    """
+    products = catalog.get_products(product_ids=lines)
+    levels = inventory.get_stock_levels(product_ids=lines)
+    items = []
+    for product_id, quantity in lines.items():
+        product = products.get(product_id)
+        on_sale = product is not None and product.is_active
+        if product_id == changed and not on_sale:
+            catalog.get_active_product(product_id=product_id)  # raises ProductNotFound
+        if product is None:
+            continue
+        level = levels.get(product_id)
+        available = level.available if level is not None and on_sale else 0  # withdrawn products: none to buy
+        if product_id == changed and quantity > available:
+            raise InsufficientStock(
+                f"Only {available} available.", extra={"product_ids": [product_id], "available": available}
+            )
+        unit_price = quantize(product.price)
+        items.append(
+            CartItem(product_id, product.name, unit_price, quantity, quantize(unit_price * quantity), available)
+        )
+    return CartView(
+        items=items,
+        total_quantity=sum(item.quantity for item in items),
+        subtotal=quantize(sum((item.line_total for item in items), Decimal("0"))),
+        currency=settings.STORE_CURRENCY,
+        updated_at=updated_at,
+    )
+
+
+def _lines(cart_id: int) -> dict[int, int]:
+    return dict(CartLine.objects.filter(cart_id=cart_id).values_list("product_id", "quantity"))
+
+
+def _locked_cart(user_id: int) -> Cart:
+    """The user's cart, created if missing, locked (and touched) until the transaction ends."""
+    cart = Cart.objects.select_for_update().only("id", "updated_at").filter(user_id=user_id).first()
+    if cart is None:
+        try:
+            with transaction.atomic():
+                return Cart.objects.create(user_id=user_id)
+        except IntegrityError:  # a concurrent request created it first
+            cart = Cart.objects.select_for_update().only("id", "updated_at").get(user_id=user_id)
+    cart.save(update_fields=["updated_at"])
+    return cart
+
+
+def get_cart(*, user_id: int) -> CartView:
+    """The user's cart priced at current prices (an empty cart if they have none)."""
+    cart = Cart.objects.filter(user_id=user_id).only("id", "updated_at").first()
+    if cart is None:
+        return _priced({}, None)
+    return _priced(_lines(cart.id), cart.updated_at)
+
+
+def _save_quantity(cart: Cart, lines: dict[int, int], product_id: int, quantity: int) -> CartView:
+    """Check and store a line's new quantity, returning the cart as it now is."""
+    if quantity > MAX_LINE_QUANTITY:
+        raise QuantityTooLarge(attr="quantity")
+    existed = product_id in lines
+    lines[product_id] = quantity
+    view = _priced(lines, cart.updated_at, changed=product_id)
+    if existed:
+        CartLine.objects.filter(cart_id=cart.id, product_id=product_id).update(quantity=quantity)
+    else:
+        CartLine.objects.create(cart_id=cart.id, product_id=product_id, quantity=quantity)
+    return view
+
+
+@transaction.atomic
+def add_to_cart(*, user_id: int, product_id: int, quantity: int) -> CartView:
+    """Add ``quantity`` units to what the cart already holds of a product on sale.
+
+    Raises ProductNotFound, QuantityTooLarge, or InsufficientStock (the cart is then unchanged).
+    """
+    cart = _locked_cart(user_id)
+    lines = _lines(cart.id)
+    return _save_quantity(cart, lines, product_id, lines.get(product_id, 0) + quantity)
+
+
+@transaction.atomic
+def set_cart_quantity(*, user_id: int, product_id: int, quantity: int) -> CartView:
+    """Set the quantity of a product already in the cart; 0 removes it.
+
+    Raises NotInCart, ProductNotFound, QuantityTooLarge or InsufficientStock.
+    """
+    cart = _locked_cart(user_id)
+    lines = _lines(cart.id)
+    if product_id not in lines:
+        raise NotInCart()
+    if quantity:
+        return _save_quantity(cart, lines, product_id, quantity)
+    CartLine.objects.filter(cart_id=cart.id, product_id=product_id).delete()
+    del lines[product_id]
+    return _priced(lines, cart.updated_at)
+
+
+def remove_from_cart(*, user_id: int, product_id: int) -> CartView:
+    """Remove a product from the cart. Raises NotInCart."""
+    return set_cart_quantity(user_id=user_id, product_id=product_id, quantity=0)
+
+
+@transaction.atomic
+def clear_cart(*, user_id: int) -> CartView:
+    """Empty the user's cart."""
+    cart = _locked_cart(user_id)
+    CartLine.objects.filter(cart_id=cart.id).delete()
+    return _priced({}, cart.updated_at)
+
+
+def take_cart_lines(*, user_id: int) -> list[CartEntry]:
+    """Empty the user's cart and return what it held, within the caller's transaction.
+
+    The caller (checkout) must run in ``transaction.atomic``: rolling back puts the lines back. The
+    cart stays locked until then, so a second checkout of the same cart waits and finds it empty.
+    """
+    cart = _locked_cart(user_id)
+    entries = [CartEntry(product_id, quantity) for product_id, quantity in _lines(cart.id).items()]
+    CartLine.objects.filter(cart_id=cart.id).delete()
+    return entries

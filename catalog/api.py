@@ -1,0 +1,170 @@
+"""/products endpoints: thin views over catalog.services (writes) and catalog.selectors (reads)."""
+
+from dataclasses import replace
+
+from django.conf import settings
+from djangorestframework_camel_case.util import underscoreize
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import selectors, services
+from catalog.errors import ProductNotFound, SkuTaken
+from catalog.models import MAX_PRICE, MIN_PRICE
+from catalog.services import MAX_STOCK
+from ecommerce.api import DomainErrorResponseSerializer, error_responses
+from ecommerce.permissions import IsStaffOrReadOnly
+from ecommerce.serializers import StrictSerializer, money_field
+
+# Wire name -> model field, for ?ordering= (each also with a "-" prefix for descending order).
+ORDERING_FIELDS = {"price": "price", "name": "name", "createdAt": "created_at"}
+ORDERING_CHOICES = [f"{sign}{name}" for name in ORDERING_FIELDS for sign in ("", "-")]
+
+
+class ProductSerializer(serializers.Serializer):
+    """A product as clients see it, with the stock available to buy now."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    category = serializers.CharField()
+    sku = serializers.CharField(allow_null=True)
+    price = money_field()
+    currency = serializers.SerializerMethodField()
+    stock = serializers.IntegerField(help_text="Units available to buy now (on hand minus reserved).")
+    is_active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_currency(self, product: selectors.ProductDetails) -> str:
+        return settings.STORE_CURRENCY
+
+
+class ProductInputSerializer(StrictSerializer):
+    """A product as staff write it; unknown fields are refused."""
+
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
+    category = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    sku = serializers.CharField(max_length=64, allow_blank=True, allow_null=True, required=False)
+    price = money_field(min_value=MIN_PRICE, max_value=MAX_PRICE)
+    stock = serializers.IntegerField(
+        min_value=0, max_value=MAX_STOCK, help_text="Units available to buy now; changes are written to the ledger."
+    )
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("search", str, description="Case-insensitive text in the name, description or SKU."),
+    OpenApiParameter("category", str, description="Category, case-insensitive exact match."),
+    OpenApiParameter("minPrice", OpenApiTypes.DECIMAL, description="Lowest price, inclusive."),
+    OpenApiParameter("maxPrice", OpenApiTypes.DECIMAL, description="Highest price, inclusive."),
+    OpenApiParameter(
+        "inStock", bool, description="`true`: only products with stock available; `false`: only those without."
+    ),
+    OpenApiParameter("isActive", bool, description="Staff only: filter on active or inactive products."),
+    OpenApiParameter(
+        "ordering",
+        str,
+        enum=ORDERING_CHOICES,
+        description="Sort key (prefix `-` for descending); ties, and the default order, by id.",
+    ),
+]
+
+
+def query_params(request) -> dict[str, str]:
+    """The query string in snake_case, one value per name; blank values count as absent."""
+    return underscoreize({name: value for name, value in request.query_params.items() if value != ""})
+
+
+class ProductListView(GenericAPIView):
+    permission_classes = [IsStaffOrReadOnly]
+
+    class FilterSerializer(serializers.Serializer):
+        search = serializers.CharField(max_length=200, required=False)
+        category = serializers.CharField(max_length=100, required=False)
+        min_price = money_field(required=False)
+        max_price = money_field(required=False)
+        in_stock = serializers.BooleanField(required=False)
+        is_active = serializers.BooleanField(required=False)
+        ordering = serializers.ChoiceField(ORDERING_CHOICES, required=False)
+
+        def validate_ordering(self, value: str) -> str:
+            sign = "-" if value.startswith("-") else ""
+            return sign + ORDERING_FIELDS[value.removeprefix("-")]
+
+    @extend_schema(
+        operation_id="products_list",
+        parameters=LIST_PARAMETERS,
+        responses={
+            200: ProductSerializer(many=True),
+            400: OpenApiResponse(DomainErrorResponseSerializer, description="`attr` names the invalid parameter."),
+        },
+        description="Active products for customers and anonymous clients; staff see inactive ones too.",
+    )
+    def get(self, request):
+        params = self.FilterSerializer(data=query_params(request))
+        params.is_valid(raise_exception=True)
+        filters = selectors.ProductFilters(**params.validated_data)
+        if not request.user.is_staff:
+            filters = replace(filters, is_active=True)
+        page = self.paginate_queryset(selectors.filter_products(filters=filters))
+        return self.get_paginated_response(ProductSerializer(selectors.with_stock(page), many=True).data)
+
+    @extend_schema(
+        operation_id="products_create",
+        request=ProductInputSerializer,
+        responses={201: ProductSerializer, **error_responses(SkuTaken)},
+        description="Staff: create a product with its initial stock.",
+    )
+    def post(self, request):
+        data = ProductInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        product = services.create_product(**data.validated_data, actor_id=request.user.id)
+        details = selectors.get_product_details(product_id=product.id, include_inactive=True)
+        return Response(ProductSerializer(details).data, status=status.HTTP_201_CREATED)
+
+
+class ProductDetailView(APIView):
+    permission_classes = [IsStaffOrReadOnly]
+
+    class UpdateInputSerializer(ProductInputSerializer):
+        """Any writable field of a product; unknown fields are refused."""
+
+        is_active = serializers.BooleanField(help_text="`false` hides the product from customers.")
+
+    @extend_schema(
+        operation_id="products_retrieve",
+        responses={200: ProductSerializer, **error_responses(ProductNotFound)},
+        description="Inactive products are found by staff only.",
+    )
+    def get(self, request, pk: int):
+        details = selectors.get_product_details(product_id=pk, include_inactive=request.user.is_staff)
+        return Response(ProductSerializer(details).data)
+
+    @extend_schema(
+        operation_id="products_partial_update",
+        request=UpdateInputSerializer,
+        responses={200: ProductSerializer, **error_responses(SkuTaken, ProductNotFound)},
+        description="Staff: change any writable field; `stock` sets the units available to buy now.",
+    )
+    def patch(self, request, pk: int):
+        data = self.UpdateInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.update_product(product_id=pk, actor_id=request.user.id, **data.validated_data)
+        details = selectors.get_product_details(product_id=pk, include_inactive=True)
+        return Response(ProductSerializer(details).data)
+
+    @extend_schema(
+        operation_id="products_destroy",
+        responses={
+            204: OpenApiResponse(description="The product is now inactive."),
+            **error_responses(ProductNotFound),
+        },
+        description="Staff: soft delete (the product becomes inactive; orders keep their lines). Idempotent.",
+    )
+    def delete(self, request, pk: int):
+        services.deactivate_product(product_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,103 @@
+"""Catalog's own queries, for its views and admin: filtered product lists and products with their stock."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+
+from catalog.errors import ProductNotFound
+from catalog.models import Product
+from inventory import services as inventory
+
+
+@dataclass(frozen=True)
+class ProductFilters:
+    """What a product list is narrowed to (``None``: no filter) and its order, as a model field name."""
+
+    search: str = ""
+    category: str = ""
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool | None = None
+    is_active: bool | None = None
+    ordering: str = "id"
+
+
+@dataclass(frozen=True)
+class ProductDetails:
+    """A product as clients see it, with the stock available to buy now."""
+
+    id: int
+    name: str
+    description: str
+    category: str
+    sku: str | None
+    price: Decimal
+    stock: int
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+def filter_products(*, filters: ProductFilters) -> QuerySet[Product]:
+    """Products matching ``filters``, in a stable order (ties broken by id).
+
+    ``in_stock`` costs one query to inventory, made here.
+    """
+    products = Product.objects.all()
+    if filters.is_active is not None:
+        products = products.filter(is_active=filters.is_active)
+    if filters.search:
+        text = filters.search
+        products = products.filter(Q(name__icontains=text) | Q(description__icontains=text) | Q(sku__icontains=text))
+    if filters.category:
+        products = products.filter(category__iexact=filters.category)
+    if filters.min_price is not None:
+        products = products.filter(price__gte=filters.min_price)
+    if filters.max_price is not None:
+        products = products.filter(price__lte=filters.max_price)
+    if filters.in_stock is not None:
+        in_stock_ids = inventory.get_in_stock_product_ids()
+        products = products.filter(pk__in=in_stock_ids) if filters.in_stock else products.exclude(pk__in=in_stock_ids)
+    tie_breaker = [] if filters.ordering == "id" else ["id"]
+    return products.order_by(filters.ordering, *tie_breaker)
+
+
+def available_stock(*, product_ids: Iterable[int]) -> dict[int, int]:
+    """Units available to buy now per product, in one query to inventory; 0 where it keeps no stock."""
+    ids = list(product_ids)
+    levels = inventory.get_stock_levels(product_ids=ids)
+    return {product_id: levels[product_id].available if product_id in levels else 0 for product_id in ids}
+
+
+def with_stock(products: Sequence[Product]) -> list[ProductDetails]:
+    """The products with their available stock, read in one query whatever their number."""
+    stock = available_stock(product_ids=[product.id for product in products])
+    return [
+        ProductDetails(
+            id=product.id,
+            name=product.name,
+            description=product.description,
+            category=product.category,
+            sku=product.sku,
+            price=product.price,
+            stock=stock[product.id],
+            is_active=product.is_active,
+            created_at=product.created_at,
+            updated_at=product.updated_at,
+        )
+        for product in products
+    ]
+
+
+def get_product_details(*, product_id: int, include_inactive: bool) -> ProductDetails:
+    """One product with its stock, in two queries. Raises ProductNotFound (unknown, or inactive and not included)."""
+    products = Product.objects.filter(pk=product_id)
+    if not include_inactive:
+        products = products.filter(is_active=True)
+    product = products.first()
+    if product is None:
+        raise ProductNotFound()
+    return with_stock([product])[0]

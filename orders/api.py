@@ -1,0 +1,143 @@
+"""/order endpoints: checkout, the caller's orders (staff: everyone's), cancellation and status."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ecommerce.api import error_responses
+from ecommerce.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotencyKeyReused, RequestInProgress, idempotent
+from ecommerce.pagination import PageNumberPagination
+from ecommerce.permissions import IsStaff
+from ecommerce.serializers import StrictSerializer, money_field
+from inventory.services import InsufficientStock
+from orders import selectors, services
+from orders.errors import CartEmpty, InvalidTransition, OrderNotFound
+from orders.models import Order
+
+
+class OrderItemSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    name = serializers.CharField()
+    unit_price = money_field()
+    quantity = serializers.IntegerField()
+    line_total = money_field()
+
+
+class OrderSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Order.Status.choices)
+    items = OrderItemSerializer(many=True)
+    subtotal = money_field()
+    total = money_field()
+    currency = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(help_text="A pending order holds its stock until then.")
+
+
+class CheckoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        pass
+
+    @extend_schema(
+        operation_id="order_checkout",
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: OrderSerializer,
+            200: OrderSerializer,
+            **error_responses(CartEmpty, InsufficientStock, RequestInProgress, IdempotencyKeyReused),
+        },
+        description="Prices the cart, reserves every line's stock (all or nothing), creates a pending order "
+        "and empties the cart, in one transaction. 409 `insufficient_stock` names the products in `productIds`.",
+    )
+    @idempotent("checkout")
+    def post(self, request):
+        self.InputSerializer(data=request.data).is_valid(raise_exception=True)
+        order = services.checkout(user_id=request.user.id)
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderListView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class FilterSerializer(serializers.Serializer):
+        user_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+        status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
+
+    @extend_schema(
+        operation_id="order_list",
+        parameters=[
+            OpenApiParameter("userId", int, description="Staff only: one customer's orders."),
+            OpenApiParameter("status", str, enum=Order.Status.values, description="Staff only."),
+        ],
+        responses={200: OrderSerializer(many=True)},
+        description="The caller's orders, newest first. Staff see everyone's and may filter.",
+    )
+    def get(self, request):
+        is_staff = request.user.is_staff
+        filters = {}
+        if is_staff:
+            params = {"user_id": request.query_params.get("userId"), "status": request.query_params.get("status")}
+            query = self.FilterSerializer(data={name: value for name, value in params.items() if value is not None})
+            query.is_valid(raise_exception=True)
+            filters = query.validated_data
+        services.expire_due_orders(user_id=None if is_staff else request.user.id)
+        orders = selectors.orders_for(
+            user_id=filters.get("user_id") if is_staff else request.user.id, status=filters.get("status")
+        )
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(OrderSerializer([services.to_info(o) for o in page], many=True).data)
+
+
+class OrderDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="order_retrieve", responses={200: OrderSerializer, **error_responses(OrderNotFound)})
+    def get(self, request, pk: int):
+        user_id = None if request.user.is_staff else request.user.id
+        return Response(OrderSerializer(services.get_order(order_id=pk, user_id=user_id)).data)
+
+
+class OrderCancelView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="order_cancel",
+        request=None,
+        responses={200: OrderSerializer, **error_responses(OrderNotFound, InvalidTransition)},
+        description="The owner cancels a pending order (its stock is released). Staff may also cancel a paid "
+        "order: it is refunded through the payment provider and its stock returned.",
+    )
+    def post(self, request, pk: int):
+        order = services.cancel_order(order_id=pk, user_id=request.user.id, is_staff=request.user.is_staff)
+        return Response(OrderSerializer(order).data)
+
+
+class OrderStatusView(APIView):
+    permission_classes = [IsStaff]
+
+    class InputSerializer(StrictSerializer):
+        status = serializers.ChoiceField(choices=[(s.value, s.label) for s in services.STAFF_TARGETS])
+
+    @extend_schema(
+        operation_id="order_status_update",
+        request=InputSerializer,
+        responses={200: OrderSerializer, **error_responses(OrderNotFound, InvalidTransition)},
+        description="Staff: paid -> shipped -> delivered; pending -> cancelled; paid -> refunded (or cancelled, "
+        "which refunds). `paid` is reached only through payment. Any other move is 409 `invalid_transition`.",
+    )
+    def patch(self, request, pk: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.change_order_status(
+            order_id=pk, status=data.validated_data["status"], actor_id=request.user.id
+        )
+        return Response(OrderSerializer(order).data)

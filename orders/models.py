@@ -1,0 +1,63 @@
+from django.db import models
+from django.db.models import Q
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PAID = "paid"
+        SHIPPED = "shipped"
+        DELIVERED = "delivered"
+        CANCELLED = "cancelled"
+        REFUNDED = "refunded"
+
+    class CancelledBy(models.TextChoices):
+        EXPIRY = "expiry"
+        CUSTOMER = "customer"
+        STAFF = "staff"
+
+    user_id = models.BigIntegerField(db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(help_text="A pending order holds its stock until then.")
+    cancelled_by = models.CharField(max_length=16, choices=CancelledBy.choices, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="order_status_expiry_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0) & Q(subtotal__gte=0), name="order_totals_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["paid", "shipped", "delivered"]) | Q(paid_at__isnull=False),
+                name="order_paid_has_paid_at",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.id} ({self.status})"
+
+
+class OrderLine(models.Model):
+    """A snapshot of a cart line at checkout: later price or name changes do not alter it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product_id = models.BigIntegerField(db_index=True)
+    name = models.CharField(max_length=200)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "product_id"], name="order_one_line_per_product"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}"

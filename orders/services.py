@@ -1,0 +1,292 @@
+"""Orders: checkout, order state and reservation expiry. The public interface of this app.
+
+Status machine: pending -> paid (only through payment), pending -> cancelled (stock released),
+paid -> shipped -> delivered, paid -> refunded (through the payment provider; stock returned).
+Every change is a compare-and-set on the current status, so concurrent changes cannot both win.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
+from cart import services as cart
+from catalog import services as catalog
+from ecommerce.money import quantize
+from inventory import services as inventory
+from inventory.services import InsufficientStock, StockLine
+from orders.errors import AlreadyPaid, CartEmpty, InvalidTransition, OrderNotFound, OrderNotPayable
+from orders.models import Order, OrderLine
+
+__all__ = [
+    "AlreadyPaid",
+    "CartEmpty",
+    "InvalidTransition",
+    "OrderNotFound",
+    "OrderNotPayable",
+    "order_cancelled",
+    "order_refund_requested",
+]
+
+Status = Order.Status
+PAID_STATES = frozenset({Status.PAID, Status.SHIPPED, Status.DELIVERED})
+
+# Sent after a pending order was cancelled and its stock released (on commit). kwargs: order_id, cancelled_by.
+order_cancelled = Signal()
+# Sent, outside any transaction, when staff cancel a paid order. kwargs: order_id, actor_id.
+# The payments app refunds through the provider, then calls mark_order_refunded.
+order_refund_requested = Signal()
+
+
+class RefundUnavailable(InvalidTransition):
+    default_message = "No payment could be refunded for this order."
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    product_id: int
+    name: str
+    unit_price: Decimal
+    quantity: int
+    line_total: Decimal
+
+
+@dataclass(frozen=True)
+class OrderInfo:
+    id: int
+    user_id: int
+    status: str
+    items: list[OrderItem]
+    subtotal: Decimal
+    total: Decimal
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None
+    expires_at: datetime
+
+
+def to_info(order: Order) -> OrderInfo:
+    """Plain data of an order (its lines prefetched or loaded here)."""
+    return OrderInfo(
+        id=order.id,
+        user_id=order.user_id,
+        status=order.status,
+        items=[
+            OrderItem(line.product_id, line.name, line.unit_price, line.quantity, line.line_total)
+            for line in order.lines.all()
+        ],
+        subtotal=order.subtotal,
+        total=order.total,
+        currency=order.currency,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        paid_at=order.paid_at,
+        expires_at=order.expires_at,
+    )
+
+
+def _load(order_id: int, *, user_id: int | None = None, lock: bool = False) -> Order:
+    orders = Order.objects.select_for_update() if lock else Order.objects.prefetch_related("lines")
+    if user_id is not None:
+        orders = orders.filter(user_id=user_id)
+    order = orders.filter(pk=order_id).first()
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+@transaction.atomic
+def checkout(*, user_id: int) -> OrderInfo:
+    """Turn the user's cart into a pending order holding its stock, and empty the cart.
+
+    All or nothing. Raises CartEmpty, or InsufficientStock naming the products short of stock.
+    """
+    entries = cart.take_cart_lines(user_id=user_id)
+    if not entries:
+        raise CartEmpty()
+    products = catalog.get_products(product_ids=[entry.product_id for entry in entries])
+    unavailable = [
+        e.product_id for e in entries if e.product_id not in products or not products[e.product_id].is_active
+    ]
+    if unavailable:
+        raise InsufficientStock("Some products are no longer on sale.", extra={"product_ids": unavailable})
+    lines = [
+        OrderLine(
+            product_id=entry.product_id,
+            name=products[entry.product_id].name,
+            unit_price=quantize(products[entry.product_id].price),
+            quantity=entry.quantity,
+            line_total=quantize(products[entry.product_id].price * entry.quantity),
+        )
+        for entry in entries
+    ]
+    subtotal = quantize(sum((line.line_total for line in lines), Decimal("0")))
+    expires_at = timezone.now() + timedelta(minutes=settings.RESERVATION_TTL_MINUTES)
+    order = Order.objects.create(
+        user_id=user_id, subtotal=subtotal, total=subtotal, currency=settings.STORE_CURRENCY, expires_at=expires_at
+    )
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    inventory.reserve_stock(
+        order_id=order.id, lines=[StockLine(line.product_id, line.quantity) for line in lines], expires_at=expires_at
+    )
+    return _info_of(order, lines)
+
+
+def _info_of(order: Order, lines: list[OrderLine]) -> OrderInfo:
+    order._prefetched_objects_cache = {"lines": lines}
+    return to_info(order)
+
+
+def _expire(order_id: int) -> bool:
+    """Cancel one pending order past its expiry and release its stock; False if it was not due (any more)."""
+    now = timezone.now()
+    with transaction.atomic():
+        expired = Order.objects.filter(pk=order_id, status=Status.PENDING, expires_at__lte=now).update(
+            status=Status.CANCELLED, cancelled_by=Order.CancelledBy.EXPIRY, updated_at=now
+        )
+        if expired:
+            inventory.release_reservation(order_id=order_id)
+            _announce_cancellation(order_id, Order.CancelledBy.EXPIRY)
+    return bool(expired)
+
+
+def _announce_cancellation(order_id: int, cancelled_by: str) -> None:
+    transaction.on_commit(
+        lambda: order_cancelled.send(sender=Order, order_id=order_id, cancelled_by=cancelled_by), robust=True
+    )
+
+
+def expire_due_orders(*, user_id: int | None = None) -> int:
+    """Cancel the pending orders past ``expiresAt`` (of one user, or all) and release their stock.
+
+    Safe to run at any time, concurrently with checkouts and payments, and more than once.
+    Returns how many orders it cancelled.
+    """
+    due = Order.objects.filter(status=Status.PENDING, expires_at__lte=timezone.now())
+    if user_id is not None:
+        due = due.filter(user_id=user_id)
+    return sum(_expire(order_id) for order_id in due.values_list("id", flat=True))
+
+
+def _fresh(order: Order) -> Order:
+    """The order as it stands, after expiring it if it is past its expiry."""
+    if order.status == Status.PENDING and order.expires_at <= timezone.now() and _expire(order.id):
+        return _load(order.id)
+    return order
+
+
+def get_order(*, order_id: int, user_id: int | None = None) -> OrderInfo:
+    """An order; with ``user_id``, only if it is that user's. Raises OrderNotFound."""
+    return to_info(_fresh(_load(order_id, user_id=user_id)))
+
+
+def get_payable_order(*, order_id: int, user_id: int) -> OrderInfo:
+    """The user's order, if it can be paid now.
+
+    Raises OrderNotFound (not theirs), AlreadyPaid, or OrderNotPayable (cancelled, refunded or expired).
+    """
+    order = get_order(order_id=order_id, user_id=user_id)
+    if order.status in PAID_STATES:
+        raise AlreadyPaid()
+    if order.status != Status.PENDING:
+        raise OrderNotPayable()
+    return order
+
+
+@transaction.atomic
+def mark_order_paid(*, order_id: int) -> OrderInfo:
+    """Record that the order's payment succeeded: status paid, its held stock sold.
+
+    An order that expired meanwhile gets its stock reserved again first. Idempotent for a paid order.
+    Raises OrderNotPayable when that stock is gone or a person cancelled the order.
+    """
+    order = _load(order_id, lock=True)
+    if order.status in PAID_STATES:
+        return get_order(order_id=order_id)
+    expired = order.status == Status.CANCELLED and order.cancelled_by == Order.CancelledBy.EXPIRY
+    if order.status != Status.PENDING and not expired:
+        raise OrderNotPayable()
+    if not inventory.commit_reservation(order_id=order_id):
+        lines = [StockLine(line.product_id, line.quantity) for line in order.lines.all()]
+        try:
+            inventory.reserve_stock(order_id=order_id, lines=lines, expires_at=timezone.now())
+        except InsufficientStock as exc:
+            raise OrderNotPayable("The order expired and its products are no longer in stock.") from exc
+        inventory.commit_reservation(order_id=order_id)
+    order.status, order.paid_at, order.cancelled_by = Status.PAID, timezone.now(), ""
+    order.save(update_fields=["status", "paid_at", "cancelled_by", "updated_at"])
+    return get_order(order_id=order_id)
+
+
+@transaction.atomic
+def mark_order_refunded(*, order_id: int, actor_id: int | None = None) -> OrderInfo:
+    """Record that a paid order's payment was refunded: status refunded, sold stock returned.
+
+    Idempotent for a refunded order. Raises InvalidTransition from any status but paid.
+    """
+    order = _load(order_id, lock=True)
+    if order.status != Status.REFUNDED:
+        if order.status != Status.PAID:
+            raise InvalidTransition(f"A {order.status} order cannot be refunded.")
+        inventory.return_sold_stock(order_id=order_id, actor_id=actor_id)
+        order.status = Status.REFUNDED
+        order.save(update_fields=["status", "updated_at"])
+    return get_order(order_id=order_id)
+
+
+def _move(order_id: int, *, source: str, target: str, **changes) -> OrderInfo:
+    """Compare-and-set the status; InvalidTransition if the order is not in ``source`` any more."""
+    if not Order.objects.filter(pk=order_id, status=source).update(status=target, updated_at=timezone.now(), **changes):
+        raise InvalidTransition(f"Only a {source} order can become {target}.")
+    return get_order(order_id=order_id)
+
+
+def _refund(order_id: int, actor_id: int | None) -> OrderInfo:
+    """Ask the payments app to refund (it calls the provider, so never call this inside a transaction)."""
+    order_refund_requested.send(sender=Order, order_id=order_id, actor_id=actor_id)
+    order = get_order(order_id=order_id)
+    if order.status != Status.REFUNDED:
+        raise RefundUnavailable()
+    return order
+
+
+def cancel_order(*, order_id: int, user_id: int, is_staff: bool = False) -> OrderInfo:
+    """Cancel an order: a pending one (owner or staff) releases its stock; a paid one (staff) is refunded.
+
+    Raises OrderNotFound (not the caller's) or InvalidTransition.
+    """
+    order = get_order(order_id=order_id, user_id=None if is_staff else user_id)
+    if order.status == Status.PAID and is_staff:
+        return _refund(order_id, user_id)
+    if order.status != Status.PENDING:
+        raise InvalidTransition(f"A {order.status} order cannot be cancelled.")
+    cancelled_by = Order.CancelledBy.STAFF if is_staff else Order.CancelledBy.CUSTOMER
+    with transaction.atomic():
+        order = _move(order_id, source=Status.PENDING, target=Status.CANCELLED, cancelled_by=cancelled_by)
+        inventory.release_reservation(order_id=order_id, actor_id=user_id)
+        _announce_cancellation(order_id, cancelled_by)
+    return order
+
+
+STAFF_TARGETS = (Status.SHIPPED, Status.DELIVERED, Status.CANCELLED, Status.REFUNDED)
+
+
+def change_order_status(*, order_id: int, status: str, actor_id: int) -> OrderInfo:
+    """Staff move an order along the status machine. Raises OrderNotFound or InvalidTransition."""
+    order = get_order(order_id=order_id)
+    if status == Status.SHIPPED:
+        return _move(order_id, source=Status.PAID, target=Status.SHIPPED)
+    if status == Status.DELIVERED:
+        return _move(order_id, source=Status.SHIPPED, target=Status.DELIVERED)
+    if status == Status.CANCELLED:
+        return cancel_order(order_id=order_id, user_id=actor_id, is_staff=True)
+    if status == Status.REFUNDED and order.status == Status.PAID:
+        return _refund(order_id, actor_id)
+    raise InvalidTransition(f"A {order.status} order cannot become {status}.")

@@ -1,0 +1,145 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from catalog.models import Product
+from inventory import services as inventory
+from inventory.models import StockMovement
+from tests.conftest import make_product
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = "/admin/catalog/product/"
+
+
+@pytest.fixture
+def admin_user():
+    return get_user_model().objects.create_superuser(email="admin@example.com", password="x", name="Admin")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def change_form(product_id: int, **fields) -> dict:
+    """The change form as the browser posts it, unchanged unless ``fields`` say otherwise."""
+    product = Product.objects.get(pk=product_id)
+    shown_stock = inventory.get_stock_level(product_id=product_id).available
+    data = {
+        "name": product.name,
+        "description": product.description,
+        "category": product.category,
+        "sku": product.sku or "",
+        "price": str(product.price),
+        "stock": shown_stock,
+        "initial-stock": shown_stock,
+        "is_active": "on" if product.is_active else "",
+        "_save": "Save",
+    }
+    return {**data, **fields}
+
+
+def test_changelist_shows_available_stock(admin_client):
+    product = make_product(name="Lamp", stock=12)
+    inventory.reserve_stock(
+        order_id=1,
+        lines=[inventory.StockLine(product_id=product.id, quantity=5)],
+        expires_at=timezone.now() + timedelta(minutes=30),
+    )
+    response = admin_client.get(CHANGELIST)
+    assert response.status_code == 200
+    assert '<td class="field-stock">7</td>' in response.content.decode()
+
+
+def test_changelist_reads_stock_for_the_whole_page_at_once(admin_client):
+    make_product()
+    with CaptureQueriesContext(connection) as one_product:
+        assert admin_client.get(CHANGELIST).status_code == 200
+    for _ in range(20):
+        make_product()
+    with CaptureQueriesContext(connection) as many_products:
+        assert admin_client.get(CHANGELIST).status_code == 200
+    assert len(many_products) == len(one_product)
+
+
+def test_adding_a_product_creates_its_stock_through_the_ledger(admin_client, admin_user):
+    assert 'name="stock"' in admin_client.get(f"{CHANGELIST}add/").content.decode()
+    data = {"name": "Lamp", "description": "", "category": "Home", "sku": "", "price": "39.00", "stock": 6}
+    response = admin_client.post(f"{CHANGELIST}add/", {**data, "initial-stock": 0, "_save": "Save"})
+    assert response.status_code == 302, response.content.decode()
+    product = Product.objects.get()
+    assert (product.name, product.price, product.sku, product.is_active) == ("Lamp", Decimal("39.00"), None, True)
+    assert inventory.get_stock_level(product_id=product.id).available == 6
+    movement = StockMovement.objects.get(product_id=product.id)
+    assert (movement.reason, movement.on_hand_delta, movement.actor_id) == ("initial", 6, admin_user.id)
+
+
+def test_change_form_shows_the_current_stock(admin_client):
+    product = make_product(stock=13)
+    response = admin_client.get(f"{CHANGELIST}{product.id}/change/")
+    assert response.status_code == 200
+    assert 'name="stock" value="13"' in response.content.decode()
+
+
+def test_changing_stock_in_the_admin_writes_the_ledger(admin_client, admin_user):
+    product = make_product(stock=10)
+    response = admin_client.post(f"{CHANGELIST}{product.id}/change/", change_form(product.id, stock=4))
+    assert response.status_code == 302, response.content.decode()
+    assert inventory.get_stock_level(product_id=product.id).available == 4
+    movement = StockMovement.objects.filter(product_id=product.id).order_by("-id").first()
+    assert (movement.reason, movement.on_hand_delta, movement.actor_id) == ("adjustment", -6, admin_user.id)
+
+
+def test_saving_other_fields_does_not_overwrite_stock_sold_meanwhile(admin_client):
+    product = make_product(name="Old", stock=10)
+    form = change_form(product.id, name="New")  # the page shows 10 units
+    inventory.reserve_stock(
+        order_id=1,
+        lines=[inventory.StockLine(product_id=product.id, quantity=3)],
+        expires_at=timezone.now() + timedelta(minutes=30),
+    )
+    response = admin_client.post(f"{CHANGELIST}{product.id}/change/", form)
+    assert response.status_code == 302, response.content.decode()
+    assert Product.objects.get(pk=product.id).name == "New"
+    assert inventory.get_stock_level(product_id=product.id).available == 7
+    assert not StockMovement.objects.filter(product_id=product.id, reason="adjustment").exists()
+
+
+@pytest.mark.parametrize("field, value", [("price", "0"), ("stock", "-1"), ("name", "")])
+def test_admin_form_refuses_invalid_values(admin_client, field, value):
+    product = make_product(name="Same", price=Decimal("5.00"), stock=3)
+    response = admin_client.post(f"{CHANGELIST}{product.id}/change/", change_form(product.id, **{field: value}))
+    assert response.status_code == 200  # the form again, with its errors
+    assert response.context["adminform"].form.errors[field]
+    stored = Product.objects.get(pk=product.id)
+    assert (stored.name, stored.price, inventory.get_stock_level(product_id=product.id).available) == (
+        "Same",
+        Decimal("5.00"),
+        3,
+    )
+
+
+def test_admin_form_refuses_a_taken_sku(admin_client):
+    make_product(sku="TAKEN")
+    product = make_product(sku="MINE")
+    response = admin_client.post(f"{CHANGELIST}{product.id}/change/", change_form(product.id, sku="TAKEN"))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["sku"]
+    assert Product.objects.get(pk=product.id).sku == "MINE"
+
+
+def test_products_cannot_be_deleted_only_deactivated(admin_client):
+    product, other = make_product(), make_product()
+    assert admin_client.get(f"{CHANGELIST}{product.id}/delete/").status_code == 403
+    actions = admin_client.get(CHANGELIST).context["action_form"].fields["action"].choices
+    assert [name for name, _ in actions if name] == ["deactivate_selected"]
+    response = admin_client.post(CHANGELIST, {"action": "deactivate_selected", "_selected_action": [product.id]})
+    assert response.status_code == 302
+    assert Product.objects.get(pk=product.id).is_active is False
+    assert Product.objects.get(pk=other.id).is_active is True

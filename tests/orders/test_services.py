@@ -1,0 +1,108 @@
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from cart import services as cart
+from inventory import services as inventory
+from inventory.models import StockMovement
+from orders import services as orders
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def level(product):
+    return inventory.get_stock_level(product_id=product.id)
+
+
+def test_paying_turns_the_reservation_into_a_sale(pending_order, product):
+    paid = orders.mark_order_paid(order_id=pending_order.id)
+    assert paid.status == "paid" and paid.paid_at is not None
+    assert (level(product).on_hand, level(product).reserved) == (3, 0)
+    assert StockMovement.objects.filter(reason="sale", order_id=pending_order.id, on_hand_delta=-2).exists()
+    assert orders.mark_order_paid(order_id=pending_order.id).paid_at == paid.paid_at  # idempotent
+    assert level(product).on_hand == 3
+
+
+def test_payment_after_expiry_reserves_the_stock_again(pending_order, product):
+    with time_machine.travel(timezone.now() + timedelta(minutes=31), tick=False):
+        assert orders.expire_due_orders() == 1
+        assert level(product).reserved == 0
+        paid = orders.mark_order_paid(order_id=pending_order.id)
+    assert paid.status == "paid"
+    assert (level(product).on_hand, level(product).reserved) == (3, 0)
+
+
+def test_payment_after_expiry_when_the_stock_is_gone_is_refused(pending_order, product):
+    with time_machine.travel(timezone.now() + timedelta(minutes=31), tick=False):
+        orders.expire_due_orders()
+        buyer = make_user()
+        cart.add_to_cart(user_id=buyer.id, product_id=product.id, quantity=4)
+        orders.checkout(user_id=buyer.id)
+        with pytest.raises(orders.OrderNotPayable):
+            orders.mark_order_paid(order_id=pending_order.id)
+    assert orders.get_order(order_id=pending_order.id).status == "cancelled"
+    assert level(product).reserved == 4
+
+
+def test_an_order_cancelled_by_a_person_cannot_be_paid(pending_order, customer):
+    orders.cancel_order(order_id=pending_order.id, user_id=customer.id)
+    with pytest.raises(orders.OrderNotPayable):
+        orders.mark_order_paid(order_id=pending_order.id)
+
+
+def test_get_payable_order_rules(pending_order, customer, other_customer):
+    assert orders.get_payable_order(order_id=pending_order.id, user_id=customer.id).id == pending_order.id
+    with pytest.raises(orders.OrderNotFound):
+        orders.get_payable_order(order_id=pending_order.id, user_id=other_customer.id)
+    with (
+        time_machine.travel(timezone.now() + timedelta(minutes=31), tick=False),
+        pytest.raises(orders.OrderNotPayable),
+    ):
+        orders.get_payable_order(order_id=pending_order.id, user_id=customer.id)
+
+
+def test_get_payable_order_of_a_paid_order_is_already_paid(paid_order, customer):
+    with pytest.raises(orders.AlreadyPaid):
+        orders.get_payable_order(order_id=paid_order.id, user_id=customer.id)
+
+
+def test_refund_returns_sold_stock_once(paid_order, product):
+    refunded = orders.mark_order_refunded(order_id=paid_order.id, actor_id=7)
+    assert refunded.status == "refunded"
+    assert level(product).on_hand == 5
+    assert orders.mark_order_refunded(order_id=paid_order.id).status == "refunded"
+    assert StockMovement.objects.filter(reason="return", order_id=paid_order.id).count() == 1
+
+
+def test_refund_of_an_unpaid_order_is_an_invalid_transition(pending_order):
+    with pytest.raises(orders.InvalidTransition):
+        orders.mark_order_refunded(order_id=pending_order.id)
+
+
+def test_staff_cancel_of_a_paid_order_asks_for_a_refund(paid_order, staff):
+    requests = []
+
+    def refund(sender, order_id, actor_id, **kwargs):
+        requests.append((order_id, actor_id))
+        orders.mark_order_refunded(order_id=order_id, actor_id=actor_id)
+
+    orders.order_refund_requested.connect(refund)
+    try:
+        assert orders.cancel_order(order_id=paid_order.id, user_id=staff.id, is_staff=True).status == "refunded"
+    finally:
+        orders.order_refund_requested.disconnect(refund)
+    assert requests == [(paid_order.id, staff.id)]
+
+
+def test_cancelling_announces_the_cancellation(pending_order, customer, django_capture_on_commit_callbacks):
+    received = []
+    orders.order_cancelled.connect(lambda sender, **kwargs: received.append(kwargs), weak=False, dispatch_uid="t")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            orders.cancel_order(order_id=pending_order.id, user_id=customer.id)
+    finally:
+        orders.order_cancelled.disconnect(dispatch_uid="t")
+    assert received[0]["order_id"] == pending_order.id and received[0]["cancelled_by"] == "customer"
