@@ -42,5 +42,11 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
+# Load benchmark (SPEC section 4): a throwaway database on that PostgreSQL server, gunicorn, 16 clients.
+# Prints a markdown report; docs/benchmarks.md says how to read it. E.g. BENCH_ARGS="--duration 30".
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+bench: $(VENV)/.dev
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -8,6 +8,8 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
+from accounts.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken, WeakPassword
+from ecommerce.api import error_responses
 
 
 class UserSerializer(serializers.Serializer):
@@ -55,7 +57,7 @@ class RegisterView(AuthThrottledView):
     @extend_schema(
         operation_id="auth_register",
         request=InputSerializer,
-        responses={201: AuthResultSerializer},
+        responses={201: AuthResultSerializer, **error_responses(EmailTaken, WeakPassword)},
         description="Create a customer account. Any staff flag in the body is ignored.",
     )
     def post(self, request):
@@ -70,7 +72,11 @@ class LoginView(AuthThrottledView):
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
-    @extend_schema(operation_id="auth_login", request=InputSerializer, responses={200: AuthResultSerializer})
+    @extend_schema(
+        operation_id="auth_login",
+        request=InputSerializer,
+        responses={200: AuthResultSerializer, **error_responses(InvalidCredentials)},
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -82,7 +88,7 @@ class RefreshView(AuthThrottledView):
     @extend_schema(
         operation_id="auth_refresh",
         request=RefreshInputSerializer,
-        responses={200: TokenPairSerializer},
+        responses={200: TokenPairSerializer, **error_responses(InvalidRefreshToken)},
         description="Rotate a refresh token: a new pair is returned and the old refresh token is blacklisted.",
     )
     def post(self, request):
@@ -98,7 +104,10 @@ class LogoutView(APIView):
     @extend_schema(
         operation_id="auth_logout",
         request=RefreshInputSerializer,
-        responses={204: OpenApiResponse(description="The refresh token is blacklisted.")},
+        responses={
+            204: OpenApiResponse(description="The refresh token is blacklisted."),
+            **error_responses(InvalidRefreshToken),
+        },
     )
     def post(self, request):
         data = RefreshInputSerializer(data=request.data)

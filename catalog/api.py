@@ -3,7 +3,6 @@
 from dataclasses import replace
 
 from django.conf import settings
-from djangorestframework_camel_case.util import underscoreize
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -17,7 +16,7 @@ from catalog.models import MAX_PRICE, MIN_PRICE
 from catalog.services import MAX_STOCK
 from ecommerce.api import DomainErrorResponseSerializer, error_responses
 from ecommerce.permissions import IsStaffOrReadOnly
-from ecommerce.serializers import StrictSerializer, money_field
+from ecommerce.serializers import StrictSerializer, money_field, query_params
 
 # Wire name -> model field, for ?ordering= (each also with a "-" prefix for descending order).
 ORDERING_FIELDS = {"price": "price", "name": "name", "createdAt": "created_at"}
@@ -72,11 +71,6 @@ LIST_PARAMETERS = [
         description="Sort key (prefix `-` for descending); ties, and the default order, by id.",
     ),
 ]
-
-
-def query_params(request) -> dict[str, str]:
-    """The query string in snake_case, one value per name; blank values count as absent."""
-    return underscoreize({name: value for name, value in request.query_params.items() if value != ""})
 
 
 class ProductListView(GenericAPIView):

@@ -12,12 +12,16 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from catalog import selectors
 from catalog.errors import ProductNotFound, SkuTaken
 from catalog.models import Product
+from catalog.selectors import ProductDetails
 from inventory import services as inventory
 
 MAX_STOCK = 1_000_000_000  # the most units one product may have available, as inventory's API allows
 UPDATABLE_FIELDS = frozenset({"name", "description", "category", "sku", "price", "is_active"})
+# Sort keys of product lists (each also descending with a "-" prefix); ties are broken by id.
+ORDERINGS = frozenset({"id", "price", "name", "created_at"})
 
 
 @dataclass(frozen=True)
@@ -125,3 +129,57 @@ def deactivate_product(*, product_id: int) -> None:
     )
     if not hidden_now and not Product.objects.filter(pk=product_id).exists():
         raise ProductNotFound()
+
+
+# --- Queries for shop pages: what customers may buy, with the stock available now --------------------
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    """One page of a product list, and how many products match in all."""
+
+    items: list[ProductDetails]
+    count: int
+
+
+def find_products(
+    *,
+    search: str = "",
+    category: str = "",
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    in_stock: bool | None = None,
+    ordering: str = "id",
+    offset: int = 0,
+    limit: int = 20,
+) -> ProductPage:
+    """A page of the active products matching the filters, with their stock, in three queries (four with ``in_stock``).
+
+    Raises ValueError for an unknown ``ordering`` (one of ORDERINGS, optionally prefixed with ``-``).
+    """
+    if ordering.removeprefix("-") not in ORDERINGS:
+        raise ValueError(f"unknown ordering {ordering!r}")
+    filters = selectors.ProductFilters(
+        search=search,
+        category=category,
+        min_price=min_price,
+        max_price=max_price,
+        in_stock=in_stock,
+        is_active=True,
+        ordering=ordering,
+    )
+    products = selectors.filter_products(filters=filters)
+    count = products.count()
+    page = list(products[offset : offset + limit]) if count > offset else []
+    return ProductPage(items=selectors.with_stock(page), count=count)
+
+
+def get_product_for_sale(*, product_id: int) -> ProductDetails:
+    """An active product with the stock available now, in two queries. Raises ProductNotFound (unknown or inactive)."""
+    return selectors.get_product_details(product_id=product_id, include_inactive=False)
+
+
+def list_categories() -> list[str]:
+    """The categories of the active products, sorted, in one query."""
+    categories = Product.objects.filter(is_active=True).exclude(category="").values_list("category", flat=True)
+    return list(categories.order_by("category").distinct())

@@ -1,5 +1,6 @@
 """The DRF side of the kernel: domain errors rendered in the standard error envelope."""
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from drf_spectacular.utils import OpenApiResponse
 from drf_standardized_errors.formatter import ExceptionFormatter
@@ -29,12 +30,22 @@ class DomainValidationError(exceptions.ValidationError, DomainAPIException):
         DomainAPIException.__init__(self, error)
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is too large."
+
+
 class DomainAwareExceptionHandler(ExceptionHandler):
-    """drf-standardized-errors' handler, taught about DomainError and Django's body-size limit."""
+    """drf-standardized-errors' handler, taught about DomainError and Django's refusals of a request."""
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DomainError):
             return DomainValidationError(exc) if exc.status == status.HTTP_400_BAD_REQUEST else DomainAPIException(exc)
+        if isinstance(exc, RequestDataTooBig):
+            return RequestTooLarge()
+        if isinstance(exc, SuspiciousOperation):
+            return exceptions.ParseError("The request is malformed.")
         return super().convert_known_exceptions(exc)
 
     def get_headers(self, exc: exceptions.APIException) -> dict:
@@ -75,9 +86,10 @@ def error_responses(*errors: type[DomainError]) -> dict[int, OpenApiResponse]:
     codes_by_status: dict[int, list[str]] = {}
     for error in errors:
         codes_by_status.setdefault(error.status, []).append(error.code)
-    return {
-        status_code: OpenApiResponse(
-            DomainErrorResponseSerializer, description="Error codes: " + ", ".join(f"`{c}`" for c in codes)
-        )
-        for status_code, codes in sorted(codes_by_status.items())
-    }
+    responses = {}
+    for status_code, codes in sorted(codes_by_status.items()):
+        description = "Error codes: " + ", ".join(f"`{code}`" for code in codes)
+        if status_code == status.HTTP_400_BAD_REQUEST:
+            description = "Invalid input (`attr` names the field). " + description
+        responses[status_code] = OpenApiResponse(DomainErrorResponseSerializer, description=description)
+    return responses

@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 
+from djangorestframework_camel_case.util import underscoreize
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
@@ -22,3 +23,8 @@ class StrictSerializer(serializers.Serializer):
 def money_field(**kwargs) -> serializers.DecimalField:
     """A money amount: a decimal string with 2 places on the wire, Decimal in Python."""
     return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
+
+
+def query_params(request) -> dict[str, str]:
+    """The query string in snake_case, one value per name; blank values count as absent."""
+    return underscoreize({name: value for name, value in request.query_params.items() if value != ""})

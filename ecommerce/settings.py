@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "storefront",
 ]
 
 MIDDLEWARE = [
@@ -118,7 +119,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -145,6 +146,7 @@ IDEMPOTENCY_KEY_TTL_HOURS = 24
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")  # the shop's card form uses Stripe Elements
 STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "10"))
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "stripe" if STRIPE_SECRET_KEY else "dummy")
 
@@ -159,6 +161,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "10/min")},
     "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None,
     "COERCE_DECIMAL_TO_STRING": True,
+    # No OPTIONS introspection (405): the schema documents the API; CORS preflights are the middleware's.
+    "DEFAULT_METADATA_CLASS": None,
 }
 
 DRF_STANDARDIZED_ERRORS = {
@@ -166,6 +170,11 @@ DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_FORMATTER_CLASS": "ecommerce.api.CamelCaseExceptionFormatter",
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "415", "429", "500"],
+    # One envelope with an open set of codes: domain errors add their own codes to 400 and 401.
+    "ERROR_SCHEMAS": {
+        "400": "ecommerce.api.DomainErrorResponseSerializer",
+        "401": "ecommerce.api.DomainErrorResponseSerializer",
+    },
 }
 
 SIMPLE_JWT = {

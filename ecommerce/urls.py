@@ -1,11 +1,13 @@
 """The single URLconf: the API gateway of the shop (one origin, one auth check, one rate limit)."""
 
+import os
+
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from ecommerce.urlpatterns import mount, route
-from ecommerce.views import HealthView
+from ecommerce.views import HealthView, PingView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -19,7 +21,11 @@ urlpatterns = [
     mount("api/schema", [route("", SpectacularAPIView.as_view(), "schema")]),
     mount("api/docs", [route("", SpectacularSwaggerView.as_view(url_name="schema"), "swagger-ui")]),
     mount("api/redoc", [route("", SpectacularRedocView.as_view(url_name="schema"), "redoc")]),
+    path("shop/", include("storefront.urls")),
 ]
+
+if os.environ.get("BENCHMARK_ENDPOINTS") == "1":  # set by `make bench` only
+    urlpatterns.append(mount("bench/ping", [route("", PingView.as_view(), "bench-ping")]))
 
 handler404 = "ecommerce.views.not_found"
 handler500 = "ecommerce.views.server_error"

@@ -35,6 +35,17 @@ class HealthView(APIView):
         return Response({"status": "ok", "database": "ok"})
 
 
+class PingView(APIView):
+    """A trivial DRF endpoint (no auth, no database): the framework's ceiling in ``make bench``."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        return Response({"ok": True})
+
+
 def _error_envelope(status: int, error_type: str, code: str, detail: str) -> JsonResponse:
     return JsonResponse({"type": error_type, "errors": [{"code": code, "detail": detail, "attr": None}]}, status=status)
 

@@ -3,19 +3,9 @@
 from django import forms
 from django.contrib import admin
 
+from ecommerce.admin import ReadOnlyAdmin
 from inventory import services
 from inventory.models import Reservation, StockItem, StockMovement
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class StockChangeForm(forms.ModelForm):

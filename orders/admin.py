@@ -19,50 +19,43 @@ class OrderLineInline(admin.TabularInline):
         return False
 
 
-def _apply(modeladmin, request, queryset, change, done: str) -> None:
-    """Run a service on each selected order, reporting successes and refusals."""
-    succeeded = 0
-    for order_id in queryset.values_list("id", flat=True):
-        try:
-            change(order_id, request.user.id)
-            succeeded += 1
-        except DomainError as error:
-            modeladmin.message_user(request, f"Order {order_id}: {error.message}", messages.ERROR)
-    if succeeded:
-        modeladmin.message_user(request, f"{succeeded} order(s) {done}.", messages.SUCCESS)
+def _order_action(name: str, description: str, done: str, change):
+    """An admin action running ``change(order_id, actor_id)`` on each selected order, reporting refusals."""
+
+    @admin.action(description=description)
+    def action(modeladmin, request, queryset):
+        succeeded = 0
+        for order_id in queryset.values_list("id", flat=True):
+            try:
+                change(order_id, request.user.id)
+                succeeded += 1
+            except DomainError as error:
+                modeladmin.message_user(request, f"Order {order_id}: {error.message}", messages.ERROR)
+        if succeeded:
+            modeladmin.message_user(request, f"{succeeded} order(s) {done}.", messages.SUCCESS)
+
+    action.__name__ = name  # the admin tells actions apart by name
+    return action
 
 
-@admin.action(description="Mark selected orders shipped")
-def mark_shipped(modeladmin, request, queryset):
-    _apply(
-        modeladmin,
-        request,
-        queryset,
-        lambda order_id, actor: services.change_order_status(order_id=order_id, status="shipped", actor_id=actor),
-        "marked shipped",
-    )
-
-
-@admin.action(description="Mark selected orders delivered")
-def mark_delivered(modeladmin, request, queryset):
-    _apply(
-        modeladmin,
-        request,
-        queryset,
-        lambda order_id, actor: services.change_order_status(order_id=order_id, status="delivered", actor_id=actor),
-        "marked delivered",
-    )
-
-
-@admin.action(description="Cancel selected orders (paid ones are refunded)")
-def cancel(modeladmin, request, queryset):
-    _apply(
-        modeladmin,
-        request,
-        queryset,
-        lambda order_id, actor: services.cancel_order(order_id=order_id, user_id=actor, is_staff=True),
-        "cancelled",
-    )
+mark_shipped = _order_action(
+    "mark_shipped",
+    "Mark selected orders shipped",
+    "marked shipped",
+    lambda order_id, actor: services.change_order_status(order_id=order_id, status="shipped", actor_id=actor),
+)
+mark_delivered = _order_action(
+    "mark_delivered",
+    "Mark selected orders delivered",
+    "marked delivered",
+    lambda order_id, actor: services.change_order_status(order_id=order_id, status="delivered", actor_id=actor),
+)
+cancel = _order_action(
+    "cancel",
+    "Cancel selected orders (paid ones are refunded)",
+    "cancelled",
+    lambda order_id, actor: services.cancel_order(order_id=order_id, user_id=actor, is_staff=True),
+)
 
 
 @admin.register(Order)

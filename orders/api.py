@@ -2,15 +2,15 @@
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ecommerce.api import error_responses
 from ecommerce.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotencyKeyReused, RequestInProgress, idempotent
-from ecommerce.pagination import PageNumberPagination
 from ecommerce.permissions import IsStaff
-from ecommerce.serializers import StrictSerializer, money_field
+from ecommerce.serializers import StrictSerializer, money_field, query_params
 from inventory.services import InsufficientStock
 from orders import selectors, services
 from orders.errors import CartEmpty, InvalidTransition, OrderNotFound
@@ -64,7 +64,7 @@ class CheckoutView(APIView):
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
-class OrderListView(APIView):
+class OrderListView(GenericAPIView):
     permission_classes = [IsAuthenticated]
 
     class FilterSerializer(serializers.Serializer):
@@ -84,17 +84,15 @@ class OrderListView(APIView):
         is_staff = request.user.is_staff
         filters = {}
         if is_staff:
-            params = {"user_id": request.query_params.get("userId"), "status": request.query_params.get("status")}
-            query = self.FilterSerializer(data={name: value for name, value in params.items() if value is not None})
+            query = self.FilterSerializer(data=query_params(request))
             query.is_valid(raise_exception=True)
             filters = query.validated_data
         services.expire_due_orders(user_id=None if is_staff else request.user.id)
         orders = selectors.orders_for(
             user_id=filters.get("user_id") if is_staff else request.user.id, status=filters.get("status")
         )
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(orders, request, view=self)
-        return paginator.get_paginated_response(OrderSerializer([services.to_info(o) for o in page], many=True).data)
+        page = self.paginate_queryset(orders)
+        return self.get_paginated_response(OrderSerializer([services.to_info(o) for o in page], many=True).data)
 
 
 class OrderDetailView(APIView):

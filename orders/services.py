@@ -21,6 +21,7 @@ from inventory import services as inventory
 from inventory.services import InsufficientStock, StockLine
 from orders.errors import AlreadyPaid, CartEmpty, InvalidTransition, OrderNotFound, OrderNotPayable
 from orders.models import Order, OrderLine
+from orders.selectors import orders_for
 
 __all__ = [
     "AlreadyPaid",
@@ -185,6 +186,23 @@ def _fresh(order: Order) -> Order:
 def get_order(*, order_id: int, user_id: int | None = None) -> OrderInfo:
     """An order; with ``user_id``, only if it is that user's. Raises OrderNotFound."""
     return to_info(_fresh(_load(order_id, user_id=user_id)))
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of a user's orders, and how many they have in all."""
+
+    items: list[OrderInfo]
+    count: int
+
+
+def list_orders(*, user_id: int, offset: int = 0, limit: int = 20) -> OrderPage:
+    """A page of the user's orders, newest first, those past expiry cancelled first; a fixed number of queries."""
+    expire_due_orders(user_id=user_id)
+    orders = orders_for(user_id=user_id)
+    count = orders.count()
+    page = orders[offset : offset + limit] if count > offset else []
+    return OrderPage(items=[to_info(order) for order in page], count=count)
 
 
 def get_payable_order(*, order_id: int, user_id: int) -> OrderInfo:

@@ -1,6 +1,6 @@
 """Payment errors: what a payment provider's refusal or absence means to our API."""
 
-from ecommerce.errors import DomainError
+from ecommerce.errors import Conflict, DomainError
 
 
 class PaymentProviderUnavailable(DomainError):
@@ -36,3 +36,31 @@ class InvalidPaymentToken(DomainError):
 
     def __init__(self, message: str | None = None, *, attr: str = "token", extra: dict | None = None):
         super().__init__(message, attr=attr, extra=extra)
+
+
+class PaymentInProgress(Conflict):
+    """Another attempt to pay this order is still waiting for the provider's answer."""
+
+    code = "payment_in_progress"
+    default_message = "A payment for this order is already in progress. Please try again shortly."
+
+
+class NoPaymentToRefund(Conflict):
+    """A refund was asked for an order that no payment of ours paid, so there is no money to give back."""
+
+    code = "no_payment_to_refund"
+    default_message = "This order has no successful payment to refund."
+
+
+class InvalidWebhookSignature(DomainError):
+    """The webhook's ``Stripe-Signature`` is missing, wrong or too old, or no webhook secret is configured."""
+
+    code = "invalid_signature"
+    default_message = "The Stripe-Signature header is missing or invalid."
+
+
+class InvalidWebhookPayload(DomainError):
+    """A correctly signed webhook body that is not a Stripe event."""
+
+    code = "invalid_payload"
+    default_message = "The webhook body is not a Stripe event."

@@ -82,21 +82,6 @@ def test_refund_of_an_unpaid_order_is_an_invalid_transition(pending_order):
         orders.mark_order_refunded(order_id=pending_order.id)
 
 
-def test_staff_cancel_of_a_paid_order_asks_for_a_refund(paid_order, staff):
-    requests = []
-
-    def refund(sender, order_id, actor_id, **kwargs):
-        requests.append((order_id, actor_id))
-        orders.mark_order_refunded(order_id=order_id, actor_id=actor_id)
-
-    orders.order_refund_requested.connect(refund)
-    try:
-        assert orders.cancel_order(order_id=paid_order.id, user_id=staff.id, is_staff=True).status == "refunded"
-    finally:
-        orders.order_refund_requested.disconnect(refund)
-    assert requests == [(paid_order.id, staff.id)]
-
-
 def test_cancelling_announces_the_cancellation(pending_order, customer, django_capture_on_commit_callbacks):
     received = []
     orders.order_cancelled.connect(lambda sender, **kwargs: received.append(kwargs), weak=False, dispatch_uid="t")

@@ -1,0 +1,191 @@
+"""/payment endpoints: paying an order, listing payments, and Stripe's webhook."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ecommerce.api import DomainErrorResponseSerializer, error_responses
+from ecommerce.idempotency import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    RequestInProgress,
+    idempotent,
+)
+from ecommerce.serializers import StrictSerializer, money_field, query_params
+from orders import services as orders
+from payments import selectors, services
+from payments.errors import (
+    CardError,
+    InvalidPaymentToken,
+    InvalidWebhookPayload,
+    InvalidWebhookSignature,
+    PaymentInProgress,
+    PaymentProviderUnavailable,
+)
+from payments.gateways import PUBLIC_DECLINE_CODES
+
+MAX_ID = 2**63 - 1
+DECLINE_CODES = sorted({*PUBLIC_DECLINE_CODES, "authentication_required"})
+
+
+class PaymentSerializer(serializers.Serializer):
+    """A payment as clients see it (the card token is never shown)."""
+
+    id = serializers.IntegerField()
+    order_id = serializers.IntegerField()
+    amount = money_field()
+    currency = serializers.CharField()
+    status = serializers.CharField(help_text="`processing`, `succeeded`, `failed` or `refunded`.")
+    provider = serializers.CharField(help_text="`stripe` or `dummy` (offline, no money moves).")
+    provider_reference = serializers.CharField(help_text="The provider's id of the payment (e.g. `pi_...`), if any.")
+    failure_code = serializers.CharField(help_text="Why it failed or was refunded, e.g. `card_declined`; else empty.")
+    failure_message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class PaidOrderItemSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    name = serializers.CharField()
+    unit_price = money_field()
+    quantity = serializers.IntegerField()
+    line_total = money_field()
+
+
+class PaidOrderSerializer(serializers.Serializer):
+    """The order, field for field as ``GET /order/{id}`` shows it (a test holds the two together)."""
+
+    id = serializers.IntegerField()
+    user_id = serializers.IntegerField()
+    status = serializers.CharField()
+    items = PaidOrderItemSerializer(many=True)
+    subtotal = money_field()
+    total = money_field()
+    currency = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField()
+
+
+class PaymentsView(GenericAPIView):
+    class InputSerializer(StrictSerializer):
+        order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+        token = serializers.CharField(
+            max_length=255, help_text="A Stripe token or payment method: `tok_visa`, `pm_card_visa`..."
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        payment = PaymentSerializer()
+        order = PaidOrderSerializer(help_text="The order, now `paid`.")
+
+    class FilterSerializer(serializers.Serializer):
+        order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+    @extend_schema(
+        operation_id="payment_list",
+        parameters=[
+            OpenApiParameter(
+                "orderId",
+                OpenApiTypes.INT64,
+                description="Only the payments of this order (yours; staff: any). Unknown or someone else's: 404.",
+            )
+        ],
+        responses={
+            200: PaymentSerializer(many=True),
+            400: OpenApiResponse(DomainErrorResponseSerializer, description="`orderId` is not an id (`attr`)."),
+            **error_responses(orders.OrderNotFound),
+        },
+        description="Your payments, newest first (staff: everyone's).",
+    )
+    def get(self, request):
+        params = self.FilterSerializer(data=query_params(request))
+        params.is_valid(raise_exception=True)
+        viewer_id = None if request.user.is_staff else request.user.id
+        payments = selectors.filter_payments(viewer_id=viewer_id, order_id=params.validated_data.get("order_id"))
+        page = self.paginate_queryset(payments)
+        return self.get_paginated_response(PaymentSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="payment_create",
+        request=InputSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: OutputSerializer,
+            **error_responses(
+                InvalidPaymentToken,
+                InvalidIdempotencyKey,
+                CardError,
+                orders.OrderNotFound,
+                orders.OrderNotPayable,
+                orders.AlreadyPaid,
+                PaymentInProgress,
+                RequestInProgress,
+                IdempotencyKeyReused,
+                PaymentProviderUnavailable,
+            ),
+            402: OpenApiResponse(
+                DomainErrorResponseSerializer,
+                description="The card was refused; the order is still payable with another card. Error codes: "
+                + ", ".join(f"`{code}`" for code in DECLINE_CODES),
+            ),
+        },
+        description="Pay your pending order with a card token. The order must not have expired. If an earlier "
+        "attempt timed out (503), a retry settles that attempt first and never charges twice.",
+    )
+    @idempotent("payment")
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        payment = services.pay_order(user_id=request.user.id, **data.validated_data)
+        body = {
+            "payment": PaymentSerializer(payment).data,
+            "order": PaidOrderSerializer(orders.get_order(order_id=payment.order_id)).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class PaymentWebhookView(APIView):
+    """Stripe's calls: authenticated by the ``Stripe-Signature`` header, not by a user's token."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = [JSONParser]  # documents the body; the view reads the raw bytes, which are what is signed
+
+    class EventSerializer(serializers.Serializer):
+        id = serializers.CharField()
+        type = serializers.CharField(
+            help_text="Applied: `payment_intent.succeeded`, "
+            "`payment_intent.payment_failed`, `charge.refunded`; others are acknowledged and ignored."
+        )
+        data = serializers.DictField()
+
+    class ResultSerializer(serializers.Serializer):
+        status = serializers.CharField(help_text="`applied`, `duplicate` (applied before) or `ignored`.")
+
+    @extend_schema(
+        operation_id="payment_webhook",
+        request=EventSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Stripe-Signature",
+                str,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Stripe's signature of the raw body, checked with STRIPE_WEBHOOK_SECRET.",
+            )
+        ],
+        responses={
+            200: ResultSerializer,
+            **error_responses(InvalidWebhookSignature, InvalidWebhookPayload, PaymentProviderUnavailable),
+        },
+        description="Stripe events, each applied once (a redelivered event answers `duplicate`).",
+    )
+    def post(self, request):
+        result = services.apply_webhook_event(payload=request.body, signature=request.headers.get("Stripe-Signature"))
+        return Response({"status": result})

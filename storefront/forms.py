@@ -1,0 +1,74 @@
+"""Input of the shop's pages. Forms check shapes only; every business rule is in the services."""
+
+from django import forms
+from django.contrib.auth import password_validation
+
+# The sort orders a shopper can pick, as catalog.services.find_products spells them.
+SORT_CHOICES = [
+    ("", "Featured"),
+    ("price", "Price: low to high"),
+    ("-price", "Price: high to low"),
+    ("name", "Name"),
+    ("-created_at", "Newest"),
+]
+
+# Stripe's test tokens, which the dummy gateway answers the way Stripe test mode does.
+TEST_CARDS = [
+    ("tok_visa", "Visa ending 4242 (succeeds)"),
+    ("tok_mastercard", "Mastercard ending 4444 (succeeds)"),
+    ("tok_chargeDeclined", "Card that is declined"),
+    ("tok_chargeDeclinedInsufficientFunds", "Card with insufficient funds"),
+    ("tok_chargeDeclinedExpiredCard", "Expired card"),
+]
+
+# Only what fits a database integer; the cart service refuses quantities over its own limit.
+MAX_QUANTITY_INPUT = 2**31 - 1
+
+
+class ProductSearchForm(forms.Form):
+    q = forms.CharField(max_length=200, required=False, strip=True)
+    category = forms.CharField(max_length=100, required=False, strip=True)
+    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
+    in_stock = forms.BooleanField(required=False)
+
+
+class AddToCartForm(forms.Form):
+    product_id = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY_INPUT)
+
+
+class QuantityForm(forms.Form):
+    quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY_INPUT)
+
+
+class LoginForm(forms.Form):
+    email = forms.CharField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        max_length=128, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+
+
+class RegisterForm(forms.Form):
+    name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password"].help_text = password_validation.password_validators_help_text_html()
+
+
+class TestCardForm(forms.Form):
+    """The card, as one of Stripe's test tokens (dummy gateway, or Stripe without a publishable key)."""
+
+    token = forms.ChoiceField(choices=TEST_CARDS, widget=forms.RadioSelect)
+
+
+class StripeCardForm(forms.Form):
+    """The card, as the PaymentMethod id that Stripe Elements made of it in the browser."""
+
+    token = forms.RegexField(regex=r"^pm_[A-Za-z0-9_]{1,250}$", max_length=255)

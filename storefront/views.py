@@ -1,0 +1,427 @@
+"""The shop's pages: thin views over the same services as the API, with Django's session login.
+
+Every change is a POST protected by CSRF. Services take the shopper's id, so another user's order is
+simply not found (404), as in the API. Domain errors become messages or form errors, never a 500.
+"""
+
+import math
+from dataclasses import dataclass
+from functools import wraps
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from rest_framework.throttling import ScopedRateThrottle
+
+from accounts import services as accounts
+from cart import services as cart
+from catalog import services as catalog
+from ecommerce.errors import DomainError, NotFound
+from orders import services as orders
+from payments import services as payments
+from storefront.forms import (
+    SORT_CHOICES,
+    AddToCartForm,
+    LoginForm,
+    ProductSearchForm,
+    QuantityForm,
+    RegisterForm,
+    StripeCardForm,
+    TestCardForm,
+)
+
+PRODUCTS_PER_PAGE = 12
+ORDERS_PER_PAGE = 10
+
+
+# --- Helpers -------------------------------------------------------------------------------------
+
+
+def _not_found(request: HttpRequest, error: DomainError) -> HttpResponse:
+    return render(request, "storefront/not_found.html", {"message": error.message}, status=404)
+
+
+def shop_page(view):
+    """Render an unknown (or someone else's) object as the shop's 404 page, and any other domain error as a
+    page naming it, so that no input a shopper can send ends in a server error."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as error:
+            return _not_found(request, error)
+        except DomainError as error:
+            return render(request, "storefront/error.html", {"message": error.message}, status=error.status)
+
+    return wrapper
+
+
+def _safe_next(request: HttpRequest, url: str | None) -> str | None:
+    """``url`` if it is a path on this site (never an open redirect), else None."""
+    hosts = {request.get_host()}
+    return url if url and url_has_allowed_host_and_scheme(url, hosts, require_https=request.is_secure()) else None
+
+
+def shopper_required(view):
+    """Send anonymous visitors to the login page, then back to the page they were on (never to a POST-only URL)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.method == "GET":
+            next_url = request.get_full_path()
+        else:
+            messages.info(request, "Please log in or create an account first.")
+            next_url = _safe_next(request, request.POST.get("next")) or reverse("storefront:product-list")
+        return redirect_to_login(next_url, login_url=reverse("storefront:login"))
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where a page sits in a list, with links to its neighbours that keep the other query parameters."""
+
+    number: int
+    num_pages: int
+    count: int
+    query: QueryDict
+
+    def _url(self, number: int) -> str:
+        query = self.query.copy()
+        query["page"] = str(number)
+        return "?" + query.urlencode()
+
+    @property
+    def previous_url(self) -> str | None:
+        return self._url(self.number - 1) if self.number > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return self._url(self.number + 1) if self.number < self.num_pages else None
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def _paged(request: HttpRequest, per_page: int, fetch):
+    """Call ``fetch(offset, limit)`` for the requested page (the last one if it asks beyond); return it and a Pager."""
+    number = _page_number(request)
+    result = fetch((number - 1) * per_page, per_page)
+    num_pages = max(1, math.ceil(result.count / per_page))
+    if number > num_pages:
+        number = num_pages
+        result = fetch((number - 1) * per_page, per_page)
+    return result, Pager(number=number, num_pages=num_pages, count=result.count, query=request.GET)
+
+
+def _throttle_wait(request: HttpRequest) -> int | None:
+    """The API's login/register rate limit (scope ``auth``, same counters): seconds to wait, or None if allowed."""
+    throttle = ScopedRateThrottle()
+    if throttle.allow_request(request, SimpleNamespace(throttle_scope="auth")):
+        return None
+    return math.ceil(throttle.wait() or 1)
+
+
+def _form_error(form, error: DomainError) -> None:
+    """Show a domain error on the field it names, or above the form."""
+    form.add_error(error.attr if error.attr in form.fields else None, error.message)
+
+
+def _product_names(user_id: int, product_ids) -> str:
+    names = {item.product_id: item.name for item in cart.get_cart(user_id=user_id).items}
+    return ", ".join(names.get(product_id, f"#{product_id}") for product_id in product_ids)
+
+
+# --- Catalogue -----------------------------------------------------------------------------------
+
+
+@require_GET
+def product_list(request):
+    form = ProductSearchForm(request.GET)
+    form.is_valid()  # invalid fields are left out of cleaned_data and shown; the others still filter
+    search = form.cleaned_data.get("q", "")
+    category = form.cleaned_data.get("category", "")
+    sort = form.cleaned_data.get("sort") or "id"
+    in_stock = True if form.cleaned_data.get("in_stock") else None
+
+    def fetch(offset, limit):
+        return catalog.find_products(
+            search=search, category=category, in_stock=in_stock, ordering=sort, offset=offset, limit=limit
+        )
+
+    page, pager = _paged(request, PRODUCTS_PER_PAGE, fetch)
+    return render(
+        request,
+        "storefront/product_list.html",
+        {
+            "form": form,
+            "products": page.items,
+            "pager": pager,
+            "categories": catalog.list_categories(),
+            "search": search,
+            "category": category,
+            "sort": form.cleaned_data.get("sort", ""),
+            "sort_choices": SORT_CHOICES,
+            "in_stock": bool(in_stock),
+            "currency": settings.STORE_CURRENCY,
+        },
+    )
+
+
+@require_GET
+@shop_page
+def product_detail(request, product_id: int):
+    product = catalog.get_product_for_sale(product_id=product_id)
+    return render(request, "storefront/product_detail.html", {"product": product, "currency": settings.STORE_CURRENCY})
+
+
+# --- Cart ----------------------------------------------------------------------------------------
+
+
+@require_GET
+@shopper_required
+def cart_detail(request):
+    return render(request, "storefront/cart.html", {"cart": cart.get_cart(user_id=request.user.id)})
+
+
+@require_POST
+@shopper_required
+@shop_page
+def cart_add(request):
+    form = AddToCartForm(request.POST)
+    back = _safe_next(request, request.POST.get("next")) or reverse("storefront:product-list")
+    if not form.is_valid():
+        messages.error(request, "Choose a quantity of at least 1.")
+        return redirect(back)
+    product_id, quantity = form.cleaned_data["product_id"], form.cleaned_data["quantity"]
+    try:
+        view = cart.add_to_cart(user_id=request.user.id, product_id=product_id, quantity=quantity)
+    except NotFound:
+        raise
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    name = next((item.name for item in view.items if item.product_id == product_id), "The product")
+    items = f"{view.total_quantity} item{pluralize(view.total_quantity)}"
+    messages.success(request, f"{name} was added to your cart ({items} in the cart).")
+    return redirect(back)
+
+
+@require_POST
+@shopper_required
+@shop_page
+def cart_set_quantity(request, product_id: int):
+    form = QuantityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a quantity of 0 or more.")
+        return redirect("storefront:cart")
+    try:
+        cart.set_cart_quantity(user_id=request.user.id, product_id=product_id, quantity=form.cleaned_data["quantity"])
+    except NotFound:
+        raise
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Your cart was updated.")
+    return redirect("storefront:cart")
+
+
+@require_POST
+@shopper_required
+@shop_page
+def cart_remove(request, product_id: int):
+    cart.remove_from_cart(user_id=request.user.id, product_id=product_id)
+    messages.success(request, "The product was removed from your cart.")
+    return redirect("storefront:cart")
+
+
+# --- Checkout, orders and payment ------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@shopper_required
+@shop_page
+def checkout(request):
+    if request.method == "GET":
+        view = cart.get_cart(user_id=request.user.id)
+        if not view.items:
+            messages.info(request, "Your cart is empty.")
+            return redirect("storefront:cart")
+        return render(
+            request,
+            "storefront/checkout.html",
+            {"cart": view, "reservation_minutes": settings.RESERVATION_TTL_MINUTES},
+        )
+    try:
+        order = orders.checkout(user_id=request.user.id)
+    except orders.CartEmpty:
+        messages.info(request, "Your cart is empty: nothing to check out.")
+        return redirect("storefront:cart")
+    except DomainError as error:  # insufficient stock: the cart is unchanged, so it can name the products
+        product_ids = error.extra.get("product_ids", [])
+        names = f" ({_product_names(request.user.id, product_ids)})" if product_ids else ""
+        messages.error(request, f"{error.message.removesuffix('.')}{names}. Please change your cart.")
+        return redirect("storefront:cart")
+    messages.success(request, f"Order #{order.id} is placed and its items are reserved for you.")
+    return redirect("storefront:order-pay", order_id=order.id)
+
+
+@require_GET
+@shopper_required
+def order_list(request):
+    def fetch(offset, limit):
+        return orders.list_orders(user_id=request.user.id, offset=offset, limit=limit)
+
+    page, pager = _paged(request, ORDERS_PER_PAGE, fetch)
+    return render(request, "storefront/order_list.html", {"orders": page.items, "pager": pager})
+
+
+@require_GET
+@shopper_required
+@shop_page
+def order_detail(request, order_id: int):
+    order = orders.get_order(order_id=order_id, user_id=request.user.id)
+    attempts = payments.list_payments(order_id=order_id, user_id=request.user.id)
+    return render(request, "storefront/order_detail.html", {"order": order, "payments": attempts})
+
+
+def _card_mode() -> str:
+    """``elements`` (Stripe.js collects the card) with the Stripe gateway and a publishable key, else ``test_cards``."""
+    if settings.PAYMENT_GATEWAY == "stripe" and settings.STRIPE_PUBLISHABLE_KEY:
+        return "elements"
+    return "test_cards"
+
+
+@require_http_methods(["GET", "POST"])
+@shopper_required
+@shop_page
+def order_pay(request, order_id: int):
+    try:
+        order = orders.get_payable_order(order_id=order_id, user_id=request.user.id)
+    except orders.AlreadyPaid:
+        messages.info(request, "This order is paid already.")
+        return redirect("storefront:order-detail", order_id=order_id)
+    except orders.OrderNotPayable as error:
+        messages.error(request, error.message)
+        return redirect("storefront:order-detail", order_id=order_id)
+
+    mode = _card_mode()
+    form_class = StripeCardForm if mode == "elements" else TestCardForm
+    form = form_class(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payments.pay_order(user_id=request.user.id, order_id=order_id, token=form.cleaned_data["token"])
+        except NotFound:
+            raise
+        except (orders.AlreadyPaid, orders.OrderNotPayable) as error:
+            messages.error(request, error.message)
+            return redirect("storefront:order-detail", order_id=order_id)
+        except DomainError as error:  # declined card, bad token, provider unavailable: the shopper may retry
+            messages.error(request, error.message)
+            return redirect("storefront:order-pay", order_id=order_id)
+        messages.success(request, f"Thank you! Order #{order_id} is paid.")
+        return redirect("storefront:order-detail", order_id=order_id)
+
+    return render(
+        request,
+        "storefront/payment.html",
+        {
+            "order": order,
+            "form": form,
+            "card_mode": mode,
+            "gateway": settings.PAYMENT_GATEWAY,
+            "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY if mode == "elements" else "",
+            "payments": payments.list_payments(order_id=order_id, user_id=request.user.id),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@shopper_required
+@shop_page
+def order_cancel(request, order_id: int):
+    try:
+        orders.cancel_order(order_id=order_id, user_id=request.user.id)
+    except NotFound:
+        raise
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Order #{order_id} is cancelled and its items are back on sale.")
+    return redirect("storefront:order-detail", order_id=order_id)
+
+
+# --- Accounts ------------------------------------------------------------------------------------
+
+
+def _after_login(request: HttpRequest) -> HttpResponse:
+    return redirect(_safe_next(request, request.POST.get("next")) or reverse("storefront:product-list"))
+
+
+def _auth_page(request, template: str, form, status: int = 200) -> HttpResponse:
+    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next")) or ""
+    return render(request, template, {"form": form, "next": next_url}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def log_in(request):
+    form = LoginForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        wait = _throttle_wait(request)
+        if wait is not None:
+            form.add_error(None, f"Too many attempts. Please try again in {wait} seconds.")
+            return _auth_page(request, "storefront/login.html", form, status=429)
+        if form.is_valid():
+            user = authenticate(request, email=form.cleaned_data["email"], password=form.cleaned_data["password"])
+            if user is not None:
+                login(request, user)
+                messages.success(request, f"Welcome back, {user.name}.")
+                return _after_login(request)
+            _form_error(form, accounts.InvalidCredentials())
+        return _auth_page(request, "storefront/login.html", form, status=400)
+    return _auth_page(request, "storefront/login.html", form)
+
+
+@require_http_methods(["GET", "POST"])
+def register(request):
+    form = RegisterForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        wait = _throttle_wait(request)
+        if wait is not None:
+            form.add_error(None, f"Too many attempts. Please try again in {wait} seconds.")
+            return _auth_page(request, "storefront/register.html", form, status=429)
+        if form.is_valid():
+            try:
+                created = accounts.register_user(**form.cleaned_data)
+            except DomainError as error:
+                _form_error(form, error)
+            else:
+                user = authenticate(request, email=created.email, password=form.cleaned_data["password"])
+                login(request, user)
+                messages.success(request, f"Welcome, {created.name}! Your account is ready.")
+                return _after_login(request)
+        return _auth_page(request, "storefront/register.html", form, status=400)
+    return _auth_page(request, "storefront/register.html", form)
+
+
+@require_POST
+def log_out(request):
+    logout(request)
+    messages.info(request, "You are logged out.")
+    return redirect("storefront:product-list")

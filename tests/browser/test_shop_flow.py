@@ -1,0 +1,131 @@
+"""A shopper in a real browser: register, search, fill the cart, check out, a declined card, then pay."""
+
+import os
+import re
+import shutil
+import uuid
+
+import pytest
+
+from tests.browser.conftest import ROOT
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # the chromium fixture skips these tests (or fails them, with REQUIRE_BROWSER=1)
+    Page = expect = None
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+PASSWORD = "Str0ng-Passw0rd!"
+README_SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def screenshot(page: Page, artifacts, name: str) -> None:
+    """Save a full-page screenshot as a test artefact; with UPDATE_SCREENSHOTS=1, also as the README's copy."""
+    path = artifacts / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1" and name in {"product-list", "cart"}:
+        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, README_SCREENSHOTS / path.name)
+
+
+def register(page: Page, name: str = "Bea Browser") -> None:
+    page.goto("/shop/")
+    page.get_by_role("link", name="Register").click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Email").fill(f"bea-{uuid.uuid4().hex[:8]}@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("status").filter(has_text=f"Welcome, {name}!")).to_be_visible()
+
+
+def search(page: Page, text: str) -> None:
+    """Search with the keyboard: focus the field through its label, type, press Enter."""
+    page.get_by_label("Search").fill(text)
+    page.get_by_label("Search").press("Enter")
+
+
+def test_a_shopper_registers_searches_fills_the_cart_is_declined_then_pays(page: Page, artifacts):
+    register(page)
+    page.goto("/shop/")
+    expect(page.get_by_role("heading", name="Products", level=1)).to_be_visible()
+    expect(page.get_by_text("20 products")).to_be_visible()
+    screenshot(page, artifacts, "product-list")
+
+    # The first product: found by search, added from its page with a quantity of 2.
+    search(page, "keyboard")
+    expect(page.get_by_text("1 product matching “keyboard”")).to_be_visible()
+    page.get_by_role("link", name="Mechanical Keyboard").click()
+    expect(page.get_by_role("heading", name="Mechanical Keyboard")).to_be_visible()
+    page.get_by_label("Quantity").fill("2")
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_text("Mechanical Keyboard was added to your cart (2 items in the cart).")).to_be_visible()
+
+    # The second: found by search and category, added straight from the list.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Products").click()
+    search(page, "bottle")
+    page.get_by_label("Category").select_option("Outdoor")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"q=bottle.*category=Outdoor"))
+    page.get_by_role("button", name="Add to cart: Water Bottle").click()
+    expect(page.get_by_text("Water Bottle was added to your cart (3 items in the cart).")).to_be_visible()
+
+    page.get_by_role("link", name="Cart").click()
+    rows = page.locator("table.lines tbody tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#cart-subtotal")).to_have_text("$193.99")  # 2 x 89.00 + 15.99
+    screenshot(page, artifacts, "cart")
+
+    # Change a quantity and see the subtotal follow, then check out.
+    page.get_by_role("spinbutton", name="Quantity of Water Bottle").fill("2")
+    page.get_by_role("button", name="Update quantity of Water Bottle").click()
+    expect(page.locator("#cart-subtotal")).to_have_text("$209.98")
+    page.get_by_role("link", name="Proceed to checkout").click()
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_role("heading", name=re.compile(r"Pay for order #\d+"))).to_be_visible()
+    expect(page.get_by_text("Your items are reserved until")).to_be_visible()
+    order_url = page.url.removesuffix("pay/")
+
+    # A declined card: the reason is shown, and the form is there to try again.
+    page.get_by_label("Card with insufficient funds").check()
+    page.get_by_role("button", name="Pay $209.98").click()
+    expect(page.get_by_role("alert")).to_have_text("Your card has insufficient funds.")
+    expect(page.get_by_text("(insufficient_funds)")).to_be_visible()
+    screenshot(page, artifacts, "declined")
+
+    page.get_by_label("Visa ending 4242 (succeeds)").check()
+    page.get_by_role("button", name="Pay $209.98").click()
+    expect(page).to_have_url(order_url)
+    expect(page.get_by_text(re.compile(r"Thank you! Order #\d+ is paid\."))).to_be_visible()
+    expect(page.locator("#order-status")).to_have_text("Paid")
+    screenshot(page, artifacts, "paid-order")
+
+    page.get_by_role("link", name="Orders", exact=True).click()
+    expect(page.locator("table.lines tbody tr")).to_have_count(1)
+    expect(page.locator(".status-paid")).to_have_text("Paid")
+
+
+def test_the_shop_works_from_the_keyboard_and_on_a_phone(page: Page, shop_server, artifacts):
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/shop/")
+    # The stylesheet is served (by whitenoise, from our own origin).
+    assert page.evaluate("getComputedStyle(document.querySelector('.site-header')).backgroundColor") != (
+        "rgba(0, 0, 0, 0)"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
+
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Search")).to_be_focused()
+    page.keyboard.type("lantern")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("1 product matching “lantern”")).to_be_visible()
+
+    # Adding to the cart without an account leads to the login page and back.
+    page.get_by_role("button", name="Add to cart: Camping Lantern").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text("Please log in or create an account first.")
+    screenshot(page, artifacts, "login-phone")

@@ -1,0 +1,117 @@
+"""The e2e harness: a throwaway database, migrated, and gunicorn serving it on a free port.
+
+Nothing here shares the test process's database: the server is a separate process, as in production,
+and tests talk to it only over HTTP (``e2e_server.url``).
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import dj_database_url
+import psycopg
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Server:
+    url: str
+    env: dict
+
+    def manage(self, *args: str, env: dict | None = None) -> str:
+        """Run a management command against the server's database (``env`` adds variables)."""
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _throwaway_database(tmp_path_factory):
+    """A database URL of its own: a new PostgreSQL database when tests run on PostgreSQL, else a SQLite file."""
+    configured = os.environ.get("DATABASE_URL", "")
+    if not configured.startswith("postgres"):
+        return f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'db.sqlite3'}", None
+    params = dj_database_url.parse(configured)
+    name = f"e2e_{uuid.uuid4().hex[:12]}"
+    admin = psycopg.connect(
+        host=params["HOST"], port=params["PORT"] or 5432, user=params["USER"], dbname="postgres", autocommit=True
+    )
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = configured.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop():
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+    return url, drop
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, deadline_s: float = 30) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            if requests.get(f"{url}/health", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)  # polling a port that is still opening; not waiting for test state
+    raise RuntimeError("gunicorn did not become healthy in time")
+
+
+@pytest.fixture(scope="session")
+def e2e_server(tmp_path_factory):
+    database_url, drop_database = _throwaway_database(tmp_path_factory)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ecommerce.settings",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "e2e-" + uuid.uuid4().hex * 2,
+        "DEBUG": "false",
+        "SECURE_SSL_REDIRECT": "false",
+        "PAYMENT_GATEWAY": "dummy",
+        "AUTH_THROTTLE_RATE": "1000/min",
+        "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),  # its own copy: servers never share one
+    }
+    server = Server(url=f"http://127.0.0.1:{_free_port()}", env=env)
+    server.manage("migrate", "--noinput")
+    server.manage("createcachetable")
+    server.manage("collectstatic", "--noinput")
+    log = open(tmp_path_factory.mktemp("e2e-log") / "gunicorn.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "ecommerce.wsgi", "--bind", server.url.removeprefix("http://"), "--workers", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_until_healthy(server.url, process)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+        if drop_database:
+            drop_database()

@@ -1,0 +1,142 @@
+"""The whole shop over real HTTP, as its clients use it: browse, buy, pay, ship, expire, refund."""
+
+import json
+import uuid
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "Shop-Passw0rd-e2e"
+
+
+class Client:
+    """A JSON client of the shop with its own bearer token."""
+
+    def __init__(self, base_url: str, token: str | None = None):
+        self.base_url, self.token = base_url, token
+
+    def call(self, method: str, path: str, body=None, **headers) -> requests.Response:
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return requests.request(method, f"{self.base_url}{path}", json=body, headers=headers, timeout=15)
+
+    def ok(self, method: str, path: str, body=None, status: int = 200, **headers) -> dict:
+        response = self.call(method, path, body, **headers)
+        assert response.status_code == status, (method, path, response.status_code, response.text)
+        return response.json() if response.content else {}
+
+
+def customer(server, name: str) -> Client:
+    email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com"
+    anonymous = Client(server.url)
+    anonymous.ok("POST", "/auth/register", {"name": name, "email": email, "password": PASSWORD}, status=201)
+    return Client(server.url, anonymous.ok("POST", "/auth/login", {"email": email, "password": PASSWORD})["access"])
+
+
+def staff_member(server) -> Client:
+    email = f"staff-{uuid.uuid4().hex[:6]}@example.com"
+    server.manage(
+        "createsuperuser",
+        "--noinput",
+        env={"DJANGO_SUPERUSER_EMAIL": email, "DJANGO_SUPERUSER_PASSWORD": PASSWORD, "DJANGO_SUPERUSER_NAME": "Staff"},
+    )
+    login = Client(server.url).ok("POST", "/auth/login", {"email": email, "password": PASSWORD})
+    assert login["user"]["isStaff"] is True
+    return Client(server.url, login["access"])
+
+
+def error_code(response: requests.Response) -> str:
+    return response.json()["errors"][0]["code"]
+
+
+def ledger_totals(server, product_ids: list[int]) -> dict:
+    """Sum of the stock ledger per product, read by the operator's shell."""
+    script = (
+        "import json; from django.db.models import Sum; from inventory.models import StockMovement; "
+        f"print(json.dumps({{pid: StockMovement.objects.filter(product_id=pid).aggregate("
+        f"on_hand=Sum('on_hand_delta'), reserved=Sum('reserved_delta')) for pid in {product_ids}}}))"
+    )
+    return {int(k): v for k, v in json.loads(server.manage("shell", "--no-imports", "-c", script)).items()}
+
+
+def let_order_expire(server, order_id: int) -> None:
+    """Time passes for one order: its reservation deadline is moved into the past."""
+    server.manage(
+        "shell",
+        "-c",
+        "from datetime import timedelta; from django.utils import timezone; from orders.models import Order; "
+        f"Order.objects.filter(pk={order_id}).update(expires_at=timezone.now() - timedelta(seconds=1))",
+    )
+
+
+def test_the_whole_purchase_flow(e2e_server):
+    staff = staff_member(e2e_server)
+    tag = uuid.uuid4().hex[:6]
+    mug = staff.ok(
+        "POST", "/products", {"name": f"Mug {tag}", "price": "12.50", "stock": 5, "category": "kitchen"}, 201
+    )
+    tea = staff.ok("POST", "/products", {"name": f"Tea {tag}", "price": "3.00", "stock": 10, "category": "food"}, 201)
+    ann, bob = customer(e2e_server, "Ann"), customer(e2e_server, "Bob")
+
+    # browsing
+    found = ann.ok("GET", f"/products?search={tag}&ordering=-price")
+    assert [p["id"] for p in found["results"]] == [mug["id"], tea["id"]]
+    assert ann.ok("GET", f"/products/{mug['id']}")["stock"] == 5
+
+    # Ann: a cart, a checkout, a declined card, then a good one, then a second payment attempt
+    ann.ok("POST", "/cart", {"productId": mug["id"], "quantity": 2})
+    cart = ann.ok("POST", "/cart", {"productId": tea["id"], "quantity": 1})
+    assert cart["subtotal"] == "28.00"
+    ann_order = ann.ok("POST", "/order/checkout", {}, 201, **{"Idempotency-Key": f"ann-{tag}"})
+    assert ann_order["total"] == "28.00" and ann_order["status"] == "pending"
+    declined = ann.call("POST", "/payment", {"orderId": ann_order["id"], "token": "tok_chargeDeclined"})
+    assert declined.status_code == 402 and error_code(declined) == "card_declined"
+    assert ann.ok("GET", f"/order/{ann_order['id']}")["status"] == "pending"
+    paid = ann.ok("POST", "/payment", {"orderId": ann_order["id"], "token": "tok_visa"}, 201)
+    assert paid["payment"]["status"] == "succeeded" and paid["payment"]["amount"] == "28.00"
+    assert paid["order"]["status"] == "paid" and paid["order"]["paidAt"]
+    twice = ann.call("POST", "/payment", {"orderId": ann_order["id"], "token": "tok_visa"})
+    assert twice.status_code == 409 and error_code(twice) == "already_paid"
+
+    # Bob: cannot touch Ann's order; buys one mug; leaves a second order unpaid
+    assert bob.call("GET", f"/order/{ann_order['id']}").status_code == 404
+    assert bob.call("POST", "/payment", {"orderId": ann_order["id"], "token": "tok_visa"}).status_code == 404
+    bob.ok("POST", "/cart", {"productId": mug["id"], "quantity": 1})
+    bob_paid_order = bob.ok("POST", "/order/checkout", {}, 201)
+    bob.ok("POST", "/payment", {"orderId": bob_paid_order["id"], "token": "pm_card_visa"}, 201)
+    bob.ok("POST", "/cart", {"productId": tea["id"], "quantity": 4})
+    bob_unpaid_order = bob.ok("POST", "/order/checkout", {}, 201)
+    assert staff.ok("GET", f"/inventory/{tea['id']}")["reserved"] == 4
+
+    # staff ship and deliver Ann's order
+    staff.ok("PATCH", f"/order/{ann_order['id']}/status", {"status": "shipped"})
+    assert staff.ok("PATCH", f"/order/{ann_order['id']}/status", {"status": "delivered"})["status"] == "delivered"
+
+    # Bob's unpaid order expires: the job cancels it and its stock comes back
+    let_order_expire(e2e_server, bob_unpaid_order["id"])
+    assert "Expired orders cancelled: 1" in e2e_server.manage("release_expired_reservations")
+    assert bob.ok("GET", f"/order/{bob_unpaid_order['id']}")["status"] == "cancelled"
+    late = bob.call("POST", "/payment", {"orderId": bob_unpaid_order["id"], "token": "tok_visa"})
+    assert late.status_code == 409 and error_code(late) == "order_not_payable"
+
+    # staff refund Bob's paid order: money back, stock back
+    assert staff.ok("POST", f"/order/{bob_paid_order['id']}/cancel")["status"] == "refunded"
+
+    # everything adds up
+    mug_level = staff.ok("GET", f"/inventory/{mug['id']}")
+    tea_level = staff.ok("GET", f"/inventory/{tea['id']}")
+    assert (mug_level["onHand"], mug_level["reserved"], mug_level["stock"]) == (3, 0, 3)
+    assert (tea_level["onHand"], tea_level["reserved"], tea_level["stock"]) == (9, 0, 9)
+    assert ledger_totals(e2e_server, [mug["id"], tea["id"]]) == {
+        mug["id"]: {"on_hand": 3, "reserved": 0},
+        tea["id"]: {"on_hand": 9, "reserved": 0},
+    }
+    statuses = {o["id"]: o["status"] for o in staff.ok("GET", "/order?pageSize=100")["results"]}
+    assert statuses[ann_order["id"]] == "delivered"
+    assert statuses[bob_paid_order["id"]] == "refunded"
+    assert statuses[bob_unpaid_order["id"]] == "cancelled"
+    ann_payments = ann.ok("GET", f"/payment?orderId={ann_order['id']}")["results"]
+    assert sorted(p["status"] for p in ann_payments) == ["failed", "succeeded"]
+    assert [p["status"] for p in bob.ok("GET", f"/payment?orderId={bob_paid_order['id']}")["results"]] == ["refunded"]
+    assert bob.ok("GET", f"/payment?orderId={bob_unpaid_order['id']}")["results"] == []
