@@ -81,6 +81,13 @@ def _claim(*, user_id: int, scope: str, key: str, fingerprint: str) -> Idempoten
             raise RequestInProgress() from exc
 
 
+def purge_expired_records() -> int:
+    """Delete the remembered responses older than the key lifetime (24 h); returns how many."""
+    expired_before = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=expired_before).delete()
+    return deleted
+
+
 def idempotent(scope: str):
     """Decorate an APIView method so that its responses are replayed for a repeated ``Idempotency-Key``."""
 
