@@ -71,15 +71,15 @@ class OrderInfo:
     expires_at: datetime
 
 
-def to_info(order: Order) -> OrderInfo:
-    """Plain data of an order (its lines prefetched or loaded here)."""
+def to_info(order: Order, lines: list[OrderLine] | None = None) -> OrderInfo:
+    """Plain data of an order, with ``lines`` if the caller has them (else prefetched or loaded here)."""
     return OrderInfo(
         id=order.id,
         user_id=order.user_id,
         status=order.status,
         items=[
             OrderItem(line.product_id, line.name, line.unit_price, line.quantity, line.line_total)
-            for line in order.lines.all()
+            for line in (order.lines.all() if lines is None else lines)
         ],
         subtotal=order.subtotal,
         total=order.total,
@@ -137,12 +137,7 @@ def checkout(*, user_id: int) -> OrderInfo:
     inventory.reserve_stock(
         order_id=order.id, lines=[StockLine(line.product_id, line.quantity) for line in lines], expires_at=expires_at
     )
-    return _info_of(order, lines)
-
-
-def _info_of(order: Order, lines: list[OrderLine]) -> OrderInfo:
-    order._prefetched_objects_cache = {"lines": lines}
-    return to_info(order)
+    return to_info(order, lines)
 
 
 def _expire(order_id: int) -> bool:
