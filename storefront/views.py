@@ -379,14 +379,22 @@ def _auth_page(request, template: str, form, status: int = 200) -> HttpResponse:
     return render(request, template, {"form": form, "next": next_url}, status=status)
 
 
+def _throttled_page(request, template: str, form) -> HttpResponse | None:
+    """The page refusing a login or registration past the API's rate limit (429), or None if allowed."""
+    wait = _throttle_wait(request)
+    if wait is None:
+        return None
+    form.add_error(None, f"Too many attempts. Please try again in {wait} seconds.")
+    return _auth_page(request, template, form, status=429)
+
+
 @require_http_methods(["GET", "POST"])
 def log_in(request):
     form = LoginForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        wait = _throttle_wait(request)
-        if wait is not None:
-            form.add_error(None, f"Too many attempts. Please try again in {wait} seconds.")
-            return _auth_page(request, "storefront/login.html", form, status=429)
+        refused = _throttled_page(request, "storefront/login.html", form)
+        if refused is not None:
+            return refused
         if form.is_valid():
             user = authenticate(request, email=form.cleaned_data["email"], password=form.cleaned_data["password"])
             if user is not None:
@@ -402,10 +410,9 @@ def log_in(request):
 def register(request):
     form = RegisterForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        wait = _throttle_wait(request)
-        if wait is not None:
-            form.add_error(None, f"Too many attempts. Please try again in {wait} seconds.")
-            return _auth_page(request, "storefront/register.html", form, status=429)
+        refused = _throttled_page(request, "storefront/register.html", form)
+        if refused is not None:
+            return refused
         if form.is_valid():
             try:
                 created = accounts.register_user(**form.cleaned_data)
