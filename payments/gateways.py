@@ -6,21 +6,30 @@ integration bugs (bad parameters, a wrong API key, a reused idempotency key), wh
 """
 
 import hashlib
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import stripe
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from ecommerce.money import to_minor_units
-from payments.errors import CardError, InvalidPaymentToken, PaymentProviderUnavailable
+from payments.errors import (
+    CardError,
+    InvalidPaymentToken,
+    InvalidWebhookPayload,
+    InvalidWebhookSignature,
+    PaymentProviderUnavailable,
+)
 
 if TYPE_CHECKING:
     from stripe.params import PaymentIntentCreateParams
+
+logger = logging.getLogger(__name__)
 
 ChargeStatus = Literal["succeeded", "failed", "processing"]
 
@@ -115,7 +124,7 @@ class StripeGateway:
             error = exc.error
             raise CardError(
                 exc.user_message,
-                code=_public_decline_code(exc.code, error.decline_code if error else None),
+                code=public_decline_code(exc.code, error.decline_code if error else None),
                 reference=error.payment_intent.id if error and error.payment_intent else "",
             ) from exc
         except stripe.InvalidRequestError as exc:
@@ -193,6 +202,51 @@ def get_gateway() -> PaymentGateway:
     )
 
 
+def gateway_for(provider: str) -> PaymentGateway:
+    """The gateway of the provider that took a payment. Raises PaymentProviderUnavailable if it is not configured."""
+    gateway = get_gateway()
+    if gateway.name == provider:
+        return gateway
+    if provider == DummyGateway.name:
+        return DummyGateway()
+    logger.error("A payment was taken with %s, which is not the configured gateway.", provider)
+    raise PaymentProviderUnavailable()
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A verified provider event."""
+
+    id: str
+    type: str
+    object: dict[str, Any]
+
+
+def verify_webhook_event(*, payload: bytes, signature: str | None) -> ProviderEvent:
+    """The Stripe event a webhook carries, once its signature is checked with STRIPE_WEBHOOK_SECRET.
+
+    Raises InvalidWebhookSignature or InvalidWebhookPayload (signed, but not an event).
+    """
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        logger.error("A webhook arrived but STRIPE_WEBHOOK_SECRET is not set: it cannot be verified.")
+        raise InvalidWebhookSignature()
+    if not signature:
+        raise InvalidWebhookSignature()
+    try:
+        text = payload.decode("utf-8")  # Stripe signs UTF-8 JSON; anything else is not from Stripe
+        event = stripe.Webhook.construct_event(text, signature, secret)
+    except (UnicodeDecodeError, stripe.SignatureVerificationError) as exc:
+        raise InvalidWebhookSignature() from exc
+    except Exception as exc:  # signed, but not an event: nothing a client sends may cause a 500
+        raise InvalidWebhookPayload() from exc
+    data = event.to_dict()
+    obj = data.get("data", {}).get("object") if isinstance(data.get("data"), dict) else None
+    if not (isinstance(data.get("id"), str) and isinstance(data.get("type"), str) and isinstance(obj, dict)):
+        raise InvalidWebhookPayload()
+    return ProviderEvent(id=data["id"], type=data["type"], object=obj)
+
+
 @contextmanager
 def _unavailable_on_provider_failure() -> Iterator[None]:
     """Turn timeouts, connection errors, rate limits and provider 5xx into PaymentProviderUnavailable."""
@@ -202,7 +256,7 @@ def _unavailable_on_provider_failure() -> Iterator[None]:
         raise PaymentProviderUnavailable() from exc
 
 
-def _public_decline_code(code: str | None, decline_code: str | None) -> str:
+def public_decline_code(code: str | None, decline_code: str | None) -> str:
     """The most specific decline reason we may show the customer."""
     for candidate in (decline_code, code):
         if candidate and candidate in PUBLIC_DECLINE_CODES:
@@ -219,6 +273,6 @@ def _result_from_intent(intent: stripe.PaymentIntent) -> ChargeResult:
         reference=intent.id,
         amount_minor=intent.amount,
         currency=intent.currency,
-        failure_code=_public_decline_code(error.code, error.decline_code) if error else "",
+        failure_code=public_decline_code(error.code, error.decline_code) if error else "",
         failure_message=(error.message or "") if error else "",
     )

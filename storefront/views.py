@@ -4,22 +4,14 @@ Every change is a POST protected by CSRF. Services take the shopper's id, so ano
 simply not found (404), as in the API. Domain errors become messages or form errors, never a 500.
 """
 
-import math
-from dataclasses import dataclass
-from functools import wraps
-from types import SimpleNamespace
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
-from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts import services as accounts
 from cart import services as cart
@@ -37,109 +29,13 @@ from storefront.forms import (
     StripeCardForm,
     TestCardForm,
 )
+from storefront.pages import form_error, paged, safe_next, shop_page, shopper_required, throttle_wait
 
 PRODUCTS_PER_PAGE = 12
 ORDERS_PER_PAGE = 10
 
 
-# --- Helpers -------------------------------------------------------------------------------------
-
-
-def _not_found(request: HttpRequest, error: DomainError) -> HttpResponse:
-    return render(request, "storefront/not_found.html", {"message": error.message}, status=404)
-
-
-def shop_page(view):
-    """Render an unknown (or someone else's) object as the shop's 404 page, and any other domain error as a
-    page naming it, so that no input a shopper can send ends in a server error."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            return _not_found(request, error)
-        except DomainError as error:
-            return render(request, "storefront/error.html", {"message": error.message}, status=error.status)
-
-    return wrapper
-
-
-def _safe_next(request: HttpRequest, url: str | None) -> str | None:
-    """``url`` if it is a path on this site (never an open redirect), else None."""
-    hosts = {request.get_host()}
-    return url if url and url_has_allowed_host_and_scheme(url, hosts, require_https=request.is_secure()) else None
-
-
-def shopper_required(view):
-    """Send anonymous visitors to the login page, then back to the page they were on (never to a POST-only URL)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.user.is_authenticated:
-            return view(request, *args, **kwargs)
-        if request.method == "GET":
-            next_url = request.get_full_path()
-        else:
-            messages.info(request, "Please log in or create an account first.")
-            next_url = _safe_next(request, request.POST.get("next")) or reverse("storefront:product-list")
-        return redirect_to_login(next_url, login_url=reverse("storefront:login"))
-
-    return wrapper
-
-
-@dataclass(frozen=True)
-class Pager:
-    """Where a page sits in a list, with links to its neighbours that keep the other query parameters."""
-
-    number: int
-    num_pages: int
-    count: int
-    query: QueryDict
-
-    def _url(self, number: int) -> str:
-        query = self.query.copy()
-        query["page"] = str(number)
-        return "?" + query.urlencode()
-
-    @property
-    def previous_url(self) -> str | None:
-        return self._url(self.number - 1) if self.number > 1 else None
-
-    @property
-    def next_url(self) -> str | None:
-        return self._url(self.number + 1) if self.number < self.num_pages else None
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
-
-
-def _paged(request: HttpRequest, per_page: int, fetch):
-    """Call ``fetch(offset, limit)`` for the requested page (the last one if it asks beyond); return it and a Pager."""
-    number = _page_number(request)
-    result = fetch((number - 1) * per_page, per_page)
-    num_pages = max(1, math.ceil(result.count / per_page))
-    if number > num_pages:
-        number = num_pages
-        result = fetch((number - 1) * per_page, per_page)
-    return result, Pager(number=number, num_pages=num_pages, count=result.count, query=request.GET)
-
-
-def _throttle_wait(request: HttpRequest) -> int | None:
-    """The API's login/register rate limit (scope ``auth``, same counters): seconds to wait, or None if allowed."""
-    throttle = ScopedRateThrottle()
-    if throttle.allow_request(request, SimpleNamespace(throttle_scope="auth")):
-        return None
-    return math.ceil(throttle.wait() or 1)
-
-
-def _form_error(form, error: DomainError) -> None:
-    """Show a domain error on the field it names, or above the form."""
-    form.add_error(error.attr if error.attr in form.fields else None, error.message)
+# --- Helpers of these views -------------------------------------------------------------------
 
 
 def _product_names(user_id: int, product_ids) -> str:
@@ -164,7 +60,7 @@ def product_list(request):
             search=search, category=category, in_stock=in_stock, ordering=sort, offset=offset, limit=limit
         )
 
-    page, pager = _paged(request, PRODUCTS_PER_PAGE, fetch)
+    page, pager = paged(request, PRODUCTS_PER_PAGE, fetch)
     return render(
         request,
         "storefront/product_list.html",
@@ -204,7 +100,7 @@ def cart_detail(request):
 @shop_page
 def cart_add(request):
     form = AddToCartForm(request.POST)
-    back = _safe_next(request, request.POST.get("next")) or reverse("storefront:product-list")
+    back = safe_next(request, request.POST.get("next")) or reverse("storefront:product-list")
     if not form.is_valid():
         messages.error(request, "Choose a quantity of at least 1.")
         return redirect(back)
@@ -287,7 +183,7 @@ def order_list(request):
     def fetch(offset, limit):
         return orders.list_orders(user_id=request.user.id, offset=offset, limit=limit)
 
-    page, pager = _paged(request, ORDERS_PER_PAGE, fetch)
+    page, pager = paged(request, ORDERS_PER_PAGE, fetch)
     return render(request, "storefront/order_list.html", {"orders": page.items, "pager": pager})
 
 
@@ -371,17 +267,17 @@ def order_cancel(request, order_id: int):
 
 
 def _after_login(request: HttpRequest) -> HttpResponse:
-    return redirect(_safe_next(request, request.POST.get("next")) or reverse("storefront:product-list"))
+    return redirect(safe_next(request, request.POST.get("next")) or reverse("storefront:product-list"))
 
 
 def _auth_page(request, template: str, form, status: int = 200) -> HttpResponse:
-    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next")) or ""
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next")) or ""
     return render(request, template, {"form": form, "next": next_url}, status=status)
 
 
 def _throttled_page(request, template: str, form) -> HttpResponse | None:
     """The page refusing a login or registration past the API's rate limit (429), or None if allowed."""
-    wait = _throttle_wait(request)
+    wait = throttle_wait(request)
     if wait is None:
         return None
     form.add_error(None, f"Too many attempts. Please try again in {wait} seconds.")
@@ -401,7 +297,7 @@ def log_in(request):
                 login(request, user)
                 messages.success(request, f"Welcome back, {user.name}.")
                 return _after_login(request)
-            _form_error(form, accounts.InvalidCredentials())
+            form_error(form, accounts.InvalidCredentials())
         return _auth_page(request, "storefront/login.html", form, status=400)
     return _auth_page(request, "storefront/login.html", form)
 
@@ -417,7 +313,7 @@ def register(request):
             try:
                 created = accounts.register_user(**form.cleaned_data)
             except DomainError as error:
-                _form_error(form, error)
+                form_error(form, error)
             else:
                 user = authenticate(request, email=created.email, password=form.cleaned_data["password"])
                 login(request, user)

@@ -1,0 +1,254 @@
+"""Charging an order: the payment row, the charge request, and recording what the provider answered."""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ecommerce.errors import DomainError
+from orders import services as orders
+from payments.errors import CardError, InvalidPaymentToken, PaymentInProgress
+from payments.gateways import PaymentGateway, ProviderEvent, gateway_for, get_gateway
+from payments.models import Payment
+from payments.services.provider_events import record_event
+from payments.services.queries import PaymentInfo, payment_info
+from payments.services.refunds import refund_and_close
+
+logger = logging.getLogger(__name__)
+
+Status = Payment.Status
+
+# Stripe keeps idempotency keys for at least 24 hours. Past that, re-sending a charge request could
+# charge again, so an older payment whose outcome is unknown is left for a person to look up.
+REPLAY_WINDOW = timedelta(hours=23)
+
+ORDER_NOT_PAYABLE_REFUNDED = (
+    "The order could not be completed (it expired and its stock is gone, or it was cancelled); "
+    "the payment has been refunded."
+)
+AUTHENTICATION_REQUIRED = "This card needs authentication (3-D Secure), which we cannot offer. Try another card."
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What the provider made of a payment's charge request: a success, or the error that failed it."""
+
+    reference: str
+    error: CardError | InvalidPaymentToken | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.error is None
+
+
+def pay_order(*, user_id: int, order_id: int, token: str) -> PaymentInfo:
+    """Charge the caller's pending order with a card token, once, and mark the order paid.
+
+    A payment of the caller's left ``processing`` by a timeout is settled first (its own charge request
+    re-sent, which the provider answers without charging again); if it succeeded, it is the answer.
+    Raises OrderNotFound, OrderNotPayable, AlreadyPaid, PaymentInProgress (409), CardError (402),
+    InvalidPaymentToken (400), PaymentProviderUnavailable (503: the payment stays processing).
+    """
+    earlier = (
+        Payment.objects.filter(order_id=order_id, user_id=user_id)
+        .filter(Q(status=Status.PROCESSING) | Q(status=Status.SUCCEEDED, outcome_reported=False))
+        .first()
+    )
+    if earlier is not None:
+        if earlier.status == Status.PROCESSING:
+            earlier = settle_unfinished(earlier)
+        if earlier.status == Status.SUCCEEDED and _take_report(earlier):
+            return payment_info(earlier)
+
+    order = orders.get_payable_order(order_id=order_id, user_id=user_id)
+    gateway = get_gateway()
+    payment = _start_payment(order=order, user_id=user_id, token=token, provider=gateway.name)
+    outcome = _send_charge(payment, gateway)
+    payment = _record_outcome(payment, outcome, reported=True)
+    if payment.status == Status.SUCCEEDED:
+        _take_report(payment)  # this request's own attempt, even if the webhook recorded it first
+        return payment_info(payment)
+    if outcome.error is not None:
+        raise outcome.error
+    raise orders.OrderNotPayable(ORDER_NOT_PAYABLE_REFUNDED)
+
+
+def _take_report(payment: Payment) -> bool:
+    """Claim the telling of a success nobody was told of: True for one request only (the others: already paid)."""
+    if payment.outcome_reported:
+        return False
+    return bool(
+        Payment.objects.filter(pk=payment.pk, status=Status.SUCCEEDED, outcome_reported=False).update(
+            outcome_reported=True
+        )
+    )
+
+
+def _start_payment(*, order: orders.OrderInfo, user_id: int, token: str, provider: str) -> Payment:
+    """Commit a ``processing`` payment for the order before any money moves.
+
+    Raises AlreadyPaid or PaymentInProgress when the order has a succeeded or processing payment.
+    """
+    try:
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                order_id=order.id,
+                user_id=user_id,
+                amount=order.total,
+                currency=order.currency,
+                provider=provider,
+                token=token,
+                in_flight_until=_lease_end(),
+            )
+            # Our id, plus a random part: ids start again after a database reset, the provider's keys do not.
+            payment.idempotency_key = f"payment-{payment.pk}-{secrets.token_hex(4)}"
+            payment.save(update_fields=["idempotency_key"])
+    except IntegrityError:
+        live = Payment.objects.filter(order_id=order.id, status__in=Payment.LIVE_STATUSES).first()
+        if live is None:
+            raise
+        if live.status == Status.SUCCEEDED:
+            raise orders.AlreadyPaid() from None
+        raise PaymentInProgress() from None
+    return payment
+
+
+def _lease_end() -> datetime:
+    """Until when a charge request sent now may still be running: connect and read timeouts, and a margin."""
+    return timezone.now() + timedelta(seconds=2 * float(settings.STRIPE_TIMEOUT_SECONDS) + 5)
+
+
+def _send_charge(payment: Payment, gateway: PaymentGateway) -> _Outcome:
+    """Send (or re-send, with the same idempotency key) the payment's charge request, or look it up.
+
+    Raises PaymentProviderUnavailable; the payment then stays processing and may be sent again.
+    """
+    try:
+        if payment.provider_reference:
+            result = gateway.retrieve(reference=payment.provider_reference)
+        else:
+            result = gateway.charge(
+                amount=payment.amount,
+                currency=payment.currency,
+                token=payment.token,
+                idempotency_key=payment.idempotency_key,
+                metadata={"order_id": str(payment.order_id), "payment_id": str(payment.pk)},
+            )
+    except (CardError, InvalidPaymentToken) as refused:
+        return _Outcome(reference=getattr(refused, "reference", ""), error=refused)
+    except Exception:
+        Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).update(in_flight_until=None)
+        raise
+    if result.status == "succeeded":
+        return _Outcome(reference=result.reference)
+    if result.status == "failed":
+        code = result.failure_code or "card_declined"
+        declined = CardError(result.failure_message or None, code=code, reference=result.reference)
+        return _Outcome(result.reference, declined)
+    # Waiting for the customer to authenticate: we offer no way to, so this attempt cannot succeed.
+    declined = CardError(AUTHENTICATION_REQUIRED, code="authentication_required", reference=result.reference)
+    return _Outcome(result.reference, declined)
+
+
+def _record_outcome(
+    payment: Payment, outcome: _Outcome, *, reported: bool = False, event: ProviderEvent | None = None
+) -> Payment:
+    """Record what the provider answered for a processing payment; returns the payment as it now is.
+
+    Raises OrderNotPayable after refunding a success that came too late for the order.
+    """
+    if outcome.succeeded:
+        return record_success(payment, reference=outcome.reference, reported=reported, event=event)
+    record_failure(payment, reference=outcome.reference, error=outcome.error, event=event)
+    return Payment.objects.get(pk=payment.pk)
+
+
+def settle_unfinished(payment: Payment) -> Payment:
+    """Find out what became of a processing payment whose request was cut short, and record it.
+
+    Raises PaymentInProgress (a request for it is still running, or it is too old to re-send safely),
+    PaymentProviderUnavailable, OrderNotPayable (it succeeded too late, and was refunded).
+    """
+    if not payment.provider_reference and payment.created_at < timezone.now() - REPLAY_WINDOW:
+        raise PaymentInProgress("An earlier payment for this order is being checked by our staff.")
+    claimed = (
+        Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING)
+        .filter(Q(in_flight_until__isnull=True) | Q(in_flight_until__lte=timezone.now()))
+        .update(in_flight_until=_lease_end())
+    )
+    if not claimed:
+        current = Payment.objects.get(pk=payment.pk)
+        if current.status == Status.PROCESSING:
+            raise PaymentInProgress()
+        return current
+    return _record_outcome(payment, _send_charge(payment, gateway_for(payment.provider)))
+
+
+class _SucceededAfterFailure(Exception):
+    """The provider took money for an attempt we had recorded as failed."""
+
+
+def record_success(
+    payment: Payment, *, reference: str, reported: bool = False, event: ProviderEvent | None = None
+) -> Payment:
+    """Payment succeeded and order paid, in one transaction; or, if the order cannot be paid any more,
+    the money refunded. Idempotent: a payment already recorded as succeeded is returned as it is.
+
+    Raises OrderNotPayable (refunded), PaymentProviderUnavailable (the refund could not be sent; the
+    payment stays processing, and settling it again sends the same refund).
+    """
+    try:
+        with transaction.atomic():
+            if event is not None and not record_event(event):
+                return Payment.objects.get(pk=payment.pk)
+            won = Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).update(
+                status=Status.SUCCEEDED,
+                provider_reference=reference,
+                token="",
+                in_flight_until=None,
+                outcome_reported=reported,
+                updated_at=timezone.now(),
+            )
+            if won:
+                orders.mark_order_paid(order_id=payment.order_id)
+            elif Payment.objects.filter(pk=payment.pk, status=Status.FAILED).exists():
+                raise _SucceededAfterFailure()
+    except orders.OrderNotPayable as not_payable:
+        logger.warning("Payment %s succeeded but order %s cannot be paid: refunding.", payment.pk, payment.order_id)
+        refund_and_close(
+            payment,
+            reference=reference,
+            from_status=Status.PROCESSING,
+            event=event,
+            failure_code=orders.OrderNotPayable.code,
+            failure_message=ORDER_NOT_PAYABLE_REFUNDED,
+        )
+        raise orders.OrderNotPayable(ORDER_NOT_PAYABLE_REFUNDED) from not_payable
+    except _SucceededAfterFailure:
+        logger.warning("Payment %s succeeded at the provider after it failed here: refunding.", payment.pk)
+        refund_and_close(payment, reference=reference, from_status=Status.FAILED, event=event)
+    return Payment.objects.get(pk=payment.pk)
+
+
+def record_failure(payment: Payment, *, reference: str, error: DomainError, event: ProviderEvent | None = None) -> None:
+    """A processing payment failed; the order stays payable with another card. Idempotent."""
+    with transaction.atomic():
+        if event is not None and not record_event(event):
+            return
+        changes: dict[str, Any] = {
+            "status": Status.FAILED,
+            "failure_code": error.code,
+            "failure_message": error.message[:500],
+            "token": "",
+            "in_flight_until": None,
+            "updated_at": timezone.now(),
+        }
+        if reference:
+            changes["provider_reference"] = reference
+        Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).update(**changes)

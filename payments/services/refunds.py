@@ -1,0 +1,59 @@
+"""Refunds: money given back at the provider, then recorded."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from orders import services as orders
+from payments.errors import NoPaymentToRefund
+from payments.gateways import ProviderEvent, gateway_for
+from payments.models import Payment
+from payments.services.provider_events import record_event
+
+Status = Payment.Status
+
+
+def refund_key(payment: Payment) -> str:
+    return f"refund-{payment.idempotency_key}"
+
+
+def refund_and_close(
+    payment: Payment, *, reference: str, from_status: str, event: ProviderEvent | None = None, **failure
+) -> None:
+    """Refund a payment at the provider, then record it refunded. Raises PaymentProviderUnavailable."""
+    gateway_for(payment.provider).refund(reference=reference, idempotency_key=refund_key(payment))
+    with transaction.atomic():
+        if event is not None:
+            record_event(event)
+        Payment.objects.filter(pk=payment.pk, status=from_status).update(
+            status=Status.REFUNDED,
+            provider_reference=reference,
+            token="",
+            in_flight_until=None,
+            updated_at=timezone.now(),
+            **failure,
+        )
+
+
+def refund_order_payment(sender=None, *, order_id: int, actor_id: int | None = None, **kwargs) -> None:
+    """Give back the money of a paid order that staff cancelled, then mark the order refunded (stock returned).
+
+    The receiver of ``orders.services.order_refund_requested``. Raises NoPaymentToRefund (the order was
+    not paid through us: nothing was refunded, the order is unchanged), InvalidTransition (the order is
+    not paid), PaymentProviderUnavailable (the order stays paid).
+    """
+    order = orders.get_order(order_id=order_id)
+    if order.status not in ("paid", "refunded"):
+        raise orders.InvalidTransition(f"An order that is {order.status} cannot be refunded.")
+    payment = Payment.objects.filter(order_id=order_id, status=Status.SUCCEEDED).first()
+    if payment is None:
+        # Refunded already (say, from the provider's dashboard): only the order is left to update.
+        if not Payment.objects.filter(order_id=order_id, status=Status.REFUNDED, failure_code="").exists():
+            raise NoPaymentToRefund()
+        orders.mark_order_refunded(order_id=order_id, actor_id=actor_id)
+        return
+    gateway_for(payment.provider).refund(reference=payment.provider_reference, idempotency_key=refund_key(payment))
+    with transaction.atomic():
+        Payment.objects.filter(pk=payment.pk, status=Status.SUCCEEDED).update(
+            status=Status.REFUNDED, updated_at=timezone.now()
+        )
+        orders.mark_order_refunded(order_id=order_id, actor_id=actor_id)
