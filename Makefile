@@ -20,11 +20,13 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime $@
 
-# Local settings for `make run`: a random secret, plain HTTP on 127.0.0.1. Never overwritten.
+# Local settings for `make run`: a random secret, plain HTTP on 127.0.0.1, a demo that takes no money
+# (dummy gateway and demo staff user explicitly allowed). Readable by its owner only. Never overwritten.
 .env:
-	@printf 'SECRET_KEY=%s\nDEBUG=false\nSECURE_SSL_REDIRECT=false\nSESSION_COOKIE_SECURE=false\nCSRF_COOKIE_SECURE=false\n' \
+	@umask 077 && printf 'SECRET_KEY=%s\nDEBUG=false\nSECURE_SSL_REDIRECT=false\nSESSION_COOKIE_SECURE=false\nCSRF_COOKIE_SECURE=false\nALLOW_DUMMY_GATEWAY=true\nALLOW_DEMO_STAFF=true\n' \
 		"$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
-	@echo "Wrote .env (local settings for make run)."
+	@echo "Wrote .env (local settings for make run, mode 600)."
+	@echo "It allows the dummy payment gateway (no money is taken) and a demo staff user: a demo, not a shop."
 
 run: $(VENV)/.runtime .env
 	$(BIN)/python manage.py migrate --noinput

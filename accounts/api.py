@@ -4,12 +4,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken, WeakPassword
-from ecommerce.api import error_responses
+from accounts.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken, LoginLocked, WeakPassword
+from ecommerce.api import RETRY_AFTER_HEADER, error_responses
+from ecommerce.throttling import FailOpenScopedRateThrottle
 
 
 class UserSerializer(serializers.Serializer):
@@ -44,7 +44,7 @@ def auth_result(user: services.UserInfo) -> dict:
 class AuthThrottledView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [FailOpenScopedRateThrottle]
     throttle_scope = "auth"
 
 
@@ -75,7 +75,11 @@ class LoginView(AuthThrottledView):
     @extend_schema(
         operation_id="auth_login",
         request=InputSerializer,
-        responses={200: AuthResultSerializer, **error_responses(InvalidCredentials)},
+        responses={200: AuthResultSerializer, **error_responses(InvalidCredentials, LoginLocked, throttled=True)},
+        parameters=[RETRY_AFTER_HEADER],
+        description="Log in. After repeated failed logins to one email address, every login to it is refused "
+        "for a while (429 `login_locked` with `Retry-After`), whoever sends it; clients are also throttled "
+        "(429 `throttled`).",
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)

@@ -23,3 +23,11 @@ class WeakPassword(DomainError):
     status = 400
     code = "password_invalid"
     default_message = "This password is not allowed."
+
+
+class LoginLocked(DomainError):
+    """Too many failed logins for this account: every login to it is refused for a while (``Retry-After``)."""
+
+    status = 429
+    code = "login_locked"
+    default_message = "Too many failed logins for this account. Try again later."

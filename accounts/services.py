@@ -3,14 +3,15 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth import password_validation
+from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken, WeakPassword
+from accounts import lockout
+from accounts.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken, LoginLocked, WeakPassword
 from accounts.models import User, normalize_email
 from ecommerce.errors import NotFound
 
@@ -64,17 +65,23 @@ def register_user(*, name: str, email: str, password: str) -> UserInfo:
 
 
 def authenticate_user(*, email: str, password: str) -> UserInfo:
-    """Check an email and password.
+    """Check an email and password, through the same backend (and failed-login lockout) as the shop and admin.
 
-    Raises InvalidCredentials, with the same message whether the email or the password is wrong.
+    Raises LoginLocked (too many failed logins to this email lately; ``retry_after`` in its extra) or
+    InvalidCredentials, with the same message whether the email or the password is wrong.
     """
-    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    wait = lockout.seconds_locked(email)
+    if wait:
+        raise LoginLocked(extra={"retry_after": wait})
+    user = authenticate(request=None, email=normalize_email(email), password=password)
     if user is None:
-        User().set_password(password)  # same hashing cost as a real check, so timing does not tell
-        raise InvalidCredentials()
-    if not user.check_password(password):
         raise InvalidCredentials()
     return _info(user)
+
+
+def login_lockout_seconds(*, email: str) -> int:
+    """Seconds until logins to ``email`` are allowed again after too many failures; 0 when they are."""
+    return lockout.seconds_locked(email)
 
 
 def _tokens_for(user: User) -> TokenPair:

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from drf_standardized_errors.formatter import ExceptionFormatter
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, serializers, status
@@ -81,9 +81,22 @@ class DomainErrorResponseSerializer(serializers.Serializer):
     errors = DomainErrorDetailSerializer(many=True)
 
 
-def error_responses(*errors: type[DomainError]) -> dict[int, OpenApiResponse]:
-    """OpenAPI responses documenting the domain errors a view may answer with, grouped by status."""
-    codes_by_status: dict[int, list[str]] = {}
+RETRY_AFTER_HEADER = OpenApiParameter(
+    "Retry-After",
+    int,
+    OpenApiParameter.HEADER,
+    response=[status.HTTP_429_TOO_MANY_REQUESTS],
+    description="Seconds to wait before trying again.",
+)
+
+
+def error_responses(*errors: type[DomainError], throttled: bool = False) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses documenting the domain errors a view may answer with, grouped by status.
+
+    ``throttled``: the view is rate-limited too, so its 429 also lists DRF's ``throttled`` code (pair it
+    with ``RETRY_AFTER_HEADER`` in the view's parameters).
+    """
+    codes_by_status: dict[int, list[str]] = {status.HTTP_429_TOO_MANY_REQUESTS: ["throttled"]} if throttled else {}
     for error in errors:
         codes_by_status.setdefault(error.status, []).append(error.code)
     responses = {}

@@ -100,12 +100,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that is down or stuck costs a request at most this long (rate limits then fail open).
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
 else:
     # Shared by every gunicorn worker, unlike the per-process memory cache.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}}
 
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend"]
+# Per-account limit on failed logins (API, shop and admin alike): after this many failures within
+# LOGIN_LOCKOUT_MINUTES, logins to that email are refused (429 `login_locked`) for LOGIN_LOCKOUT_MINUTES.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "10"))
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -128,7 +140,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # 1 MiB: no legitimate request body is larger
 
 # Security: production defaults, relaxed only with DEBUG on.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies of ours stand in front of the app. 0 (the default): the app faces clients
+# directly, so X-Forwarded-For and X-Forwarded-Proto are client-controlled and ignored; rate limits key
+# on the connection's address. N: the N-th address from the right of X-Forwarded-For is the client, and
+# the proxy's X-Forwarded-Proto is trusted (the proxy must overwrite both headers).
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 (no proxy) or the number of trusted proxies.")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
@@ -149,6 +168,11 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")  # the shop's card form uses Stripe Elements
 STRIPE_TIMEOUT_SECONDS = float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "10"))
 PAYMENT_GATEWAY = os.environ.get("PAYMENT_GATEWAY", "stripe" if STRIPE_SECRET_KEY else "dummy")
+# The dummy gateway takes no money: with DEBUG off the server refuses to start with it unless it is
+# asked for (a demo such as `make run`); see ecommerce/checks.py.
+ALLOW_DUMMY_GATEWAY = env_bool("ALLOW_DUMMY_GATEWAY")
+# `manage.py ensure_demo_staff` (make run) creates a demo superuser only with DEBUG on or this set.
+ALLOW_DEMO_STAFF = env_bool("ALLOW_DEMO_STAFF")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication"],
@@ -159,7 +183,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "ecommerce.schema.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "10/min")},
-    "NUM_PROXIES": int(os.environ["NUM_PROXIES"]) if os.environ.get("NUM_PROXIES") else None,
+    "NUM_PROXIES": NUM_PROXIES,
     "COERCE_DECIMAL_TO_STRING": True,
     # No OPTIONS introspection (405): the schema documents the API; CORS preflights are the middleware's.
     "DEFAULT_METADATA_CLASS": None,
@@ -177,13 +201,17 @@ DRF_STANDARDIZED_ERRORS = {
     },
 }
 
+# HS256 key of the JWTs; SECRET_KEY unless set. HS256 needs at least 256 bits (RFC 7518, 3.2): with DEBUG
+# off the server refuses to start with a key under 32 characters, and `check --deploy` warns below 50.
+JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY", SECRET_KEY)
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
-    "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY", SECRET_KEY),
+    "SIGNING_KEY": JWT_SIGNING_KEY,
     "ALGORITHM": "HS256",
     "USER_ID_CLAIM": "user_id",
     "TOKEN_USER_CLASS": "ecommerce.auth.ClaimsUser",

@@ -1,7 +1,8 @@
 """Operator endpoints of the kernel."""
 
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -50,10 +51,22 @@ def _error_envelope(status: int, error_type: str, code: str, detail: str) -> Jso
     return JsonResponse({"type": error_type, "errors": [{"code": code, "detail": detail, "attr": None}]}, status=status)
 
 
-def not_found(request, exception=None) -> JsonResponse:
-    """Unknown paths answer in the API's error envelope rather than an HTML page."""
+HTML_PATH_PREFIXES = ("/shop/", "/admin/")  # pages for people; everything else is the JSON API
+
+
+def _wants_html(request) -> bool:
+    return request.path.startswith(HTML_PATH_PREFIXES)
+
+
+def not_found(request, exception=None) -> HttpResponse:
+    """Unknown paths answer in the API's error envelope, or as an HTML page under the shop and the admin."""
+    if _wants_html(request):
+        return HttpResponse(render_to_string("404.html"), status=404)
     return _error_envelope(404, "client_error", "not_found", "Not found.")
 
 
-def server_error(request) -> JsonResponse:
+def server_error(request) -> HttpResponse:
+    """A crash answers in the API's error envelope, or as a plain HTML page (no database needed) for people."""
+    if _wants_html(request):
+        return HttpResponse(render_to_string("500.html"), status=500)
     return _error_envelope(500, "server_error", "error", "Server Error (500)")

@@ -3,7 +3,6 @@
 import math
 from dataclasses import dataclass
 from functools import wraps
-from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -11,9 +10,9 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from rest_framework.throttling import ScopedRateThrottle
 
 from ecommerce.errors import DomainError, NotFound
+from ecommerce.throttling import seconds_until_allowed
 
 
 def not_found_page(request: HttpRequest, error: DomainError) -> HttpResponse:
@@ -102,10 +101,7 @@ def paged(request: HttpRequest, per_page: int, fetch):
 
 def throttle_wait(request: HttpRequest) -> int | None:
     """The API's login/register rate limit (scope ``auth``, same counters): seconds to wait, or None if allowed."""
-    throttle = ScopedRateThrottle()
-    if throttle.allow_request(request, SimpleNamespace(throttle_scope="auth")):
-        return None
-    return math.ceil(throttle.wait() or 1)
+    return seconds_until_allowed(request, "auth")
 
 
 def form_error(form, error: DomainError) -> None:

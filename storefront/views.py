@@ -280,8 +280,14 @@ def _throttled_page(request, template: str, form) -> HttpResponse | None:
     wait = throttle_wait(request)
     if wait is None:
         return None
+    return _too_many_attempts_page(request, template, form, wait)
+
+
+def _too_many_attempts_page(request, template: str, form, wait: int) -> HttpResponse:
     form.add_error(None, f"Too many attempts. Please try again in {wait} seconds.")
-    return _auth_page(request, template, form, status=429)
+    response = _auth_page(request, template, form, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -292,6 +298,9 @@ def log_in(request):
         if refused is not None:
             return refused
         if form.is_valid():
+            locked_for = accounts.login_lockout_seconds(email=form.cleaned_data["email"])
+            if locked_for:
+                return _too_many_attempts_page(request, "storefront/login.html", form, locked_for)
             user = authenticate(request, email=form.cleaned_data["email"], password=form.cleaned_data["password"])
             if user is not None:
                 login(request, user)

@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("PAYMENT_GATEWAY", "dummy")
+os.environ.setdefault("ALLOW_DUMMY_GATEWAY", "true")  # production settings, but tests take no money
 
 from ecommerce.settings import *  # noqa: F403
 

@@ -91,6 +91,7 @@ def e2e_server(tmp_path_factory):
         "DEBUG": "false",
         "SECURE_SSL_REDIRECT": "false",
         "PAYMENT_GATEWAY": "dummy",
+        "ALLOW_DUMMY_GATEWAY": "true",
         "AUTH_THROTTLE_RATE": "1000/min",
         "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),  # its own copy: servers never share one
     }
