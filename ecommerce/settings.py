@@ -3,6 +3,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -161,6 +162,12 @@ X_FRAME_OPTIONS = "DENY"
 # Business settings
 STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "usd").lower()
 RESERVATION_TTL_MINUTES = int(os.environ.get("RESERVATION_TTL_MINUTES", "30"))
+# Pages and emails show times in this zone (an IANA name, e.g. Europe/Paris); the API stays in UTC.
+STORE_TIME_ZONE = os.environ.get("STORE_TIME_ZONE", "UTC")
+try:
+    ZoneInfo(STORE_TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError) as exc:
+    raise ImproperlyConfigured(f"STORE_TIME_ZONE {STORE_TIME_ZONE!r} is not a time zone name.") from exc
 IDEMPOTENCY_KEY_TTL_HOURS = 24
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
@@ -235,20 +242,23 @@ SPECTACULAR_SETTINGS = {
         "ecommerce.schema.strip_trailing_slashes",
     ],
     "ENUM_NAME_OVERRIDES": {
-        name: f"{_ENUMS}.{name}.choices"
-        for name in [
-            "ValidationErrorEnum",
-            "ClientErrorEnum",
-            "ServerErrorEnum",
-            "ErrorCode401Enum",
-            "ErrorCode403Enum",
-            "ErrorCode404Enum",
-            "ErrorCode405Enum",
-            "ErrorCode406Enum",
-            "ErrorCode415Enum",
-            "ErrorCode429Enum",
-            "ErrorCode500Enum",
-        ]
+        "OrderStatusEnum": "orders.models.OrderStatus.choices",
+        **{
+            name: f"{_ENUMS}.{name}.choices"
+            for name in [
+                "ValidationErrorEnum",
+                "ClientErrorEnum",
+                "ServerErrorEnum",
+                "ErrorCode401Enum",
+                "ErrorCode403Enum",
+                "ErrorCode404Enum",
+                "ErrorCode405Enum",
+                "ErrorCode406Enum",
+                "ErrorCode415Enum",
+                "ErrorCode429Enum",
+                "ErrorCode500Enum",
+            ]
+        },
     },
 }
 

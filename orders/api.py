@@ -14,7 +14,7 @@ from ecommerce.serializers import StrictSerializer, money_field, query_params
 from inventory.services import InsufficientStock
 from orders import selectors, services
 from orders.errors import CartEmpty, InvalidTransition, OrderNotFound
-from orders.models import Order
+from orders.models import Order, StatusChange
 
 
 class OrderItemSerializer(serializers.Serializer):
@@ -23,6 +23,29 @@ class OrderItemSerializer(serializers.Serializer):
     unit_price = money_field()
     quantity = serializers.IntegerField()
     line_total = money_field()
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    from_status = serializers.ChoiceField(
+        choices=Order.Status.choices, allow_null=True, help_text="null for the order's creation."
+    )
+    to_status = serializers.ChoiceField(choices=Order.Status.choices)
+    at = serializers.DateTimeField()
+    actor = serializers.ChoiceField(
+        choices=StatusChange.Actor.choices,
+        help_text="Who moved the order: the customer, a staff user, the payment provider or the expiry job.",
+    )
+    actor_id = serializers.IntegerField(allow_null=True, help_text="The customer's or staff user's id, if a person.")
+    reason = serializers.CharField(help_text="Why, where one was given; else empty.")
+
+
+REASON_MAX_LENGTH = 500
+
+
+def reason_field() -> serializers.CharField:
+    return serializers.CharField(
+        max_length=REASON_MAX_LENGTH, required=False, allow_blank=True, help_text="Shown on the order's timeline."
+    )
 
 
 class OrderSerializer(serializers.Serializer):
@@ -37,6 +60,7 @@ class OrderSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     paid_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(help_text="A pending order holds its stock until then.")
+    timeline = TimelineEntrySerializer(many=True, help_text="Every status the order entered, oldest first.")
 
 
 class CheckoutView(APIView):
@@ -107,15 +131,22 @@ class OrderDetailView(APIView):
 class OrderCancelView(APIView):
     permission_classes = [IsAuthenticated]
 
+    class InputSerializer(StrictSerializer):
+        reason = reason_field()
+
     @extend_schema(
         operation_id="order_cancel",
-        request=None,
+        request=InputSerializer,
         responses={200: OrderSerializer, **error_responses(OrderNotFound, InvalidTransition)},
         description="The owner cancels a pending order (its stock is released). Staff may also cancel a paid "
         "order: it is refunded through the payment provider and its stock returned.",
     )
     def post(self, request, pk: int):
-        order = services.cancel_order(order_id=pk, user_id=request.user.id, is_staff=request.user.is_staff)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.cancel_order(
+            order_id=pk, user_id=request.user.id, is_staff=request.user.is_staff, **data.validated_data
+        )
         return Response(OrderSerializer(order).data)
 
 
@@ -124,6 +155,7 @@ class OrderStatusView(APIView):
 
     class InputSerializer(StrictSerializer):
         status = serializers.ChoiceField(choices=[(s.value, s.label) for s in services.STAFF_TARGETS])
+        reason = reason_field()
 
     @extend_schema(
         operation_id="order_status_update",
@@ -135,7 +167,5 @@ class OrderStatusView(APIView):
     def patch(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order = services.change_order_status(
-            order_id=pk, status=data.validated_data["status"], actor_id=request.user.id
-        )
+        order = services.change_order_status(order_id=pk, actor_id=request.user.id, **data.validated_data)
         return Response(OrderSerializer(order).data)

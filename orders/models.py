@@ -2,14 +2,17 @@ from django.db import models
 from django.db.models import Q
 
 
+class OrderStatus(models.TextChoices):
+    PENDING = "pending"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
 class Order(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        PAID = "paid"
-        SHIPPED = "shipped"
-        DELIVERED = "delivered"
-        CANCELLED = "cancelled"
-        REFUNDED = "refunded"
+    Status = OrderStatus
 
     class CancelledBy(models.TextChoices):
         EXPIRY = "expiry"
@@ -61,3 +64,32 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.name}"
+
+
+class StatusChange(models.Model):
+    """One entry of an order's timeline: a status it entered, when, and who or what moved it there."""
+
+    class Actor(models.TextChoices):
+        CUSTOMER = "customer"
+        STAFF = "staff"
+        PAYMENT_PROVIDER = "payment_provider"
+        EXPIRY_JOB = "expiry_job"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(
+        max_length=16, choices=Order.Status.choices, blank=True, help_text="Empty for the order's creation."
+    )
+    to_status = models.CharField(max_length=16, choices=Order.Status.choices)
+    at = models.DateTimeField(db_index=True)
+    actor = models.CharField(max_length=20, choices=Actor.choices)
+    actor_id = models.BigIntegerField(null=True, blank=True, help_text="The customer or staff user, if a person.")
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(from_status=models.F("to_status")), name="order_change_moves_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id}: {self.from_status or 'new'} -> {self.to_status} ({self.actor})"

@@ -20,25 +20,28 @@ from ecommerce.money import quantize
 from inventory import services as inventory
 from inventory.services import InsufficientStock, StockLine
 from orders.errors import AlreadyPaid, CartEmpty, InvalidTransition, OrderNotFound, OrderNotPayable
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, StatusChange
 from orders.selectors import orders_for
 
 __all__ = [
+    "Actor",
     "AlreadyPaid",
     "CartEmpty",
     "InvalidTransition",
     "OrderNotFound",
     "OrderNotPayable",
+    "TimelineEntry",
     "order_cancelled",
     "order_refund_requested",
 ]
 
 Status = Order.Status
+Actor = StatusChange.Actor
 PAID_STATES = frozenset({Status.PAID, Status.SHIPPED, Status.DELIVERED})
 
 # Sent after a pending order was cancelled and its stock released (on commit). kwargs: order_id, cancelled_by.
 order_cancelled = Signal()
-# Sent, outside any transaction, when staff cancel a paid order. kwargs: order_id, actor_id.
+# Sent, outside any transaction, when staff cancel a paid order. kwargs: order_id, actor_id, reason.
 # The payments app refunds through the provider, then calls mark_order_refunded.
 order_refund_requested = Signal()
 
@@ -57,6 +60,18 @@ class OrderItem:
 
 
 @dataclass(frozen=True)
+class TimelineEntry:
+    """A status the order entered: from which (None at creation), when, who moved it (an Actor) and why."""
+
+    from_status: str | None
+    to_status: str
+    at: datetime
+    actor: str
+    actor_id: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class OrderInfo:
     id: int
     user_id: int
@@ -69,10 +84,22 @@ class OrderInfo:
     updated_at: datetime
     paid_at: datetime | None
     expires_at: datetime
+    timeline: list[TimelineEntry]
 
 
-def to_info(order: Order, lines: list[OrderLine] | None = None) -> OrderInfo:
-    """Plain data of an order, with ``lines`` if the caller has them (else prefetched or loaded here)."""
+def _entry(change: StatusChange) -> TimelineEntry:
+    return TimelineEntry(
+        from_status=change.from_status or None,
+        to_status=change.to_status,
+        at=change.at,
+        actor=change.actor,
+        actor_id=change.actor_id,
+        reason=change.reason,
+    )
+
+
+def to_info(order: Order, lines: list[OrderLine] | None = None, changes: list[StatusChange] | None = None) -> OrderInfo:
+    """Plain data of an order, with ``lines`` and ``changes`` if the caller has them (else prefetched or loaded)."""
     return OrderInfo(
         id=order.id,
         user_id=order.user_id,
@@ -88,11 +115,27 @@ def to_info(order: Order, lines: list[OrderLine] | None = None) -> OrderInfo:
         updated_at=order.updated_at,
         paid_at=order.paid_at,
         expires_at=order.expires_at,
+        timeline=[_entry(change) for change in (order.status_changes.all() if changes is None else changes)],
+    )
+
+
+def _record_change(
+    order_id: int, *, source: str, target: str, actor: str, actor_id: int | None = None, reason: str = "", at=None
+) -> StatusChange:
+    """Write the timeline entry of a status change, in the caller's transaction (the one making the change)."""
+    return StatusChange.objects.create(
+        order_id=order_id,
+        from_status=source,
+        to_status=target,
+        at=at or timezone.now(),
+        actor=actor,
+        actor_id=actor_id,
+        reason=reason,
     )
 
 
 def _load(order_id: int, *, user_id: int | None = None, lock: bool = False) -> Order:
-    orders = Order.objects.select_for_update() if lock else Order.objects.prefetch_related("lines")
+    orders = Order.objects.select_for_update() if lock else Order.objects.prefetch_related("lines", "status_changes")
     if user_id is not None:
         orders = orders.filter(user_id=user_id)
     order = orders.filter(pk=order_id).first()
@@ -137,7 +180,10 @@ def checkout(*, user_id: int) -> OrderInfo:
     inventory.reserve_stock(
         order_id=order.id, lines=[StockLine(line.product_id, line.quantity) for line in lines], expires_at=expires_at
     )
-    return to_info(order, lines)
+    placed = _record_change(
+        order.id, source="", target=Status.PENDING, actor=Actor.CUSTOMER, actor_id=user_id, at=order.created_at
+    )
+    return to_info(order, lines, [placed])
 
 
 def _expire(order_id: int) -> bool:
@@ -148,6 +194,14 @@ def _expire(order_id: int) -> bool:
             status=Status.CANCELLED, cancelled_by=Order.CancelledBy.EXPIRY, updated_at=now
         )
         if expired:
+            _record_change(
+                order_id,
+                source=Status.PENDING,
+                target=Status.CANCELLED,
+                actor=Actor.EXPIRY_JOB,
+                reason="Not paid before its reservation expired.",
+                at=now,
+            )
             inventory.release_reservation(order_id=order_id)
             _announce_cancellation(order_id, Order.CancelledBy.EXPIRY)
     return bool(expired)
@@ -233,15 +287,18 @@ def mark_order_paid(*, order_id: int) -> OrderInfo:
         except InsufficientStock as exc:
             raise OrderNotPayable("The order expired and its products are no longer in stock.") from exc
         inventory.commit_reservation(order_id=order_id)
+    reason = "Paid after its reservation expired; the stock was reserved again." if expired else ""
+    _record_change(order_id, source=order.status, target=Status.PAID, actor=Actor.PAYMENT_PROVIDER, reason=reason)
     order.status, order.paid_at, order.cancelled_by = Status.PAID, timezone.now(), ""
     order.save(update_fields=["status", "paid_at", "cancelled_by", "updated_at"])
     return get_order(order_id=order_id)
 
 
 @transaction.atomic
-def mark_order_refunded(*, order_id: int, actor_id: int | None = None) -> OrderInfo:
+def mark_order_refunded(*, order_id: int, actor_id: int | None = None, reason: str = "") -> OrderInfo:
     """Record that a paid order's payment was refunded: status refunded, sold stock returned.
 
+    ``actor_id`` is the staff user who asked for the refund; None when the provider reported it.
     Idempotent for a refunded order. Raises InvalidTransition from any status but paid.
     """
     order = _load(order_id, lock=True)
@@ -249,40 +306,57 @@ def mark_order_refunded(*, order_id: int, actor_id: int | None = None) -> OrderI
         if order.status != Status.PAID:
             raise InvalidTransition(f"A {order.status} order cannot be refunded.")
         inventory.return_sold_stock(order_id=order_id, actor_id=actor_id)
+        actor = Actor.PAYMENT_PROVIDER if actor_id is None else Actor.STAFF
+        _record_change(
+            order_id, source=Status.PAID, target=Status.REFUNDED, actor=actor, actor_id=actor_id, reason=reason
+        )
         order.status = Status.REFUNDED
         order.save(update_fields=["status", "updated_at"])
     return get_order(order_id=order_id)
 
 
-def _move(order_id: int, *, source: str, target: str, **changes) -> OrderInfo:
-    """Compare-and-set the status; InvalidTransition if the order is not in ``source`` any more."""
-    if not Order.objects.filter(pk=order_id, status=source).update(status=target, updated_at=timezone.now(), **changes):
+@transaction.atomic
+def _move(
+    order_id: int, *, source: str, target: str, actor: str, actor_id: int, reason: str = "", **changes
+) -> OrderInfo:
+    """Compare-and-set the status and write its timeline entry; InvalidTransition if the order left ``source``."""
+    now = timezone.now()
+    if not Order.objects.filter(pk=order_id, status=source).update(status=target, updated_at=now, **changes):
         raise InvalidTransition(f"Only a {source} order can become {target}.")
+    _record_change(order_id, source=source, target=target, actor=actor, actor_id=actor_id, reason=reason, at=now)
     return get_order(order_id=order_id)
 
 
-def _refund(order_id: int, actor_id: int | None) -> OrderInfo:
+def _refund(order_id: int, actor_id: int | None, reason: str) -> OrderInfo:
     """Ask the payments app to refund (it calls the provider, so never call this inside a transaction)."""
-    order_refund_requested.send(sender=Order, order_id=order_id, actor_id=actor_id)
+    order_refund_requested.send(sender=Order, order_id=order_id, actor_id=actor_id, reason=reason)
     order = get_order(order_id=order_id)
     if order.status != Status.REFUNDED:
         raise RefundUnavailable()
     return order
 
 
-def cancel_order(*, order_id: int, user_id: int, is_staff: bool = False) -> OrderInfo:
+def cancel_order(*, order_id: int, user_id: int, is_staff: bool = False, reason: str = "") -> OrderInfo:
     """Cancel an order: a pending one (owner or staff) releases its stock; a paid one (staff) is refunded.
 
-    Raises OrderNotFound (not the caller's) or InvalidTransition.
+    ``reason`` goes on the order's timeline. Raises OrderNotFound (not the caller's) or InvalidTransition.
     """
     order = get_order(order_id=order_id, user_id=None if is_staff else user_id)
     if order.status == Status.PAID and is_staff:
-        return _refund(order_id, user_id)
+        return _refund(order_id, user_id, reason)
     if order.status != Status.PENDING:
         raise InvalidTransition(f"A {order.status} order cannot be cancelled.")
     cancelled_by = Order.CancelledBy.STAFF if is_staff else Order.CancelledBy.CUSTOMER
     with transaction.atomic():
-        order = _move(order_id, source=Status.PENDING, target=Status.CANCELLED, cancelled_by=cancelled_by)
+        order = _move(
+            order_id,
+            source=Status.PENDING,
+            target=Status.CANCELLED,
+            actor=Actor.STAFF if is_staff else Actor.CUSTOMER,
+            actor_id=user_id,
+            reason=reason,
+            cancelled_by=cancelled_by,
+        )
         inventory.release_reservation(order_id=order_id, actor_id=user_id)
         _announce_cancellation(order_id, cancelled_by)
     return order
@@ -291,15 +365,19 @@ def cancel_order(*, order_id: int, user_id: int, is_staff: bool = False) -> Orde
 STAFF_TARGETS = (Status.SHIPPED, Status.DELIVERED, Status.CANCELLED, Status.REFUNDED)
 
 
-def change_order_status(*, order_id: int, status: str, actor_id: int) -> OrderInfo:
-    """Staff move an order along the status machine. Raises OrderNotFound or InvalidTransition."""
+def change_order_status(*, order_id: int, status: str, actor_id: int, reason: str = "") -> OrderInfo:
+    """Staff move an order along the status machine; ``reason`` goes on its timeline.
+
+    Raises OrderNotFound or InvalidTransition.
+    """
     order = get_order(order_id=order_id)
+    staff = {"actor": Actor.STAFF, "actor_id": actor_id, "reason": reason}
     if status == Status.SHIPPED:
-        return _move(order_id, source=Status.PAID, target=Status.SHIPPED)
+        return _move(order_id, source=Status.PAID, target=Status.SHIPPED, **staff)
     if status == Status.DELIVERED:
-        return _move(order_id, source=Status.SHIPPED, target=Status.DELIVERED)
+        return _move(order_id, source=Status.SHIPPED, target=Status.DELIVERED, **staff)
     if status == Status.CANCELLED:
-        return cancel_order(order_id=order_id, user_id=actor_id, is_staff=True)
+        return cancel_order(order_id=order_id, user_id=actor_id, is_staff=True, reason=reason)
     if status == Status.REFUNDED and order.status == Status.PAID:
-        return _refund(order_id, actor_id)
+        return _refund(order_id, actor_id, reason)
     raise InvalidTransition(f"A {order.status} order cannot become {status}.")

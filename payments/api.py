@@ -57,6 +57,15 @@ class PaidOrderItemSerializer(serializers.Serializer):
     line_total = money_field()
 
 
+class PaidOrderTimelineEntrySerializer(serializers.Serializer):
+    from_status = serializers.CharField(allow_null=True, help_text="null for the order's creation.")
+    to_status = serializers.CharField()
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(help_text="`customer`, `staff`, `payment_provider` or `expiry_job`.")
+    actor_id = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField()
+
+
 class PaidOrderSerializer(serializers.Serializer):
     """The order, field for field as ``GET /order/{id}`` shows it (a test holds the two together)."""
 
@@ -71,6 +80,7 @@ class PaidOrderSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     paid_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField()
+    timeline = PaidOrderTimelineEntrySerializer(many=True)
 
 
 class PaymentsView(GenericAPIView):

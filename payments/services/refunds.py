@@ -34,7 +34,9 @@ def refund_and_close(
         )
 
 
-def refund_order_payment(sender=None, *, order_id: int, actor_id: int | None = None, **kwargs) -> None:
+def refund_order_payment(
+    sender=None, *, order_id: int, actor_id: int | None = None, reason: str = "", **kwargs
+) -> None:
     """Give back the money of a paid order that staff cancelled, then mark the order refunded (stock returned).
 
     The receiver of ``orders.services.order_refund_requested``. Raises NoPaymentToRefund (the order was
@@ -49,11 +51,11 @@ def refund_order_payment(sender=None, *, order_id: int, actor_id: int | None = N
         # Refunded already (say, from the provider's dashboard): only the order is left to update.
         if not Payment.objects.filter(order_id=order_id, status=Status.REFUNDED, failure_code="").exists():
             raise NoPaymentToRefund()
-        orders.mark_order_refunded(order_id=order_id, actor_id=actor_id)
+        orders.mark_order_refunded(order_id=order_id, actor_id=actor_id, reason=reason)
         return
     gateway_for(payment.provider).refund(reference=payment.provider_reference, idempotency_key=refund_key(payment))
     with transaction.atomic():
         Payment.objects.filter(pk=payment.pk, status=Status.SUCCEEDED).update(
             status=Status.REFUNDED, updated_at=timezone.now()
         )
-        orders.mark_order_refunded(order_id=order_id, actor_id=actor_id)
+        orders.mark_order_refunded(order_id=order_id, actor_id=actor_id, reason=reason)

@@ -1,9 +1,12 @@
-"""Template helpers of the shop: money and availability as shoppers read them."""
+"""Template helpers of the shop: money, availability and times as shoppers read them."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django import template
 from django.conf import settings
+
+from ecommerce.timezones import format_store_time
 
 register = template.Library()
 
@@ -27,3 +30,27 @@ def availability(stock: int) -> str:
     if stock <= 5:
         return f"Only {stock} left"
     return "In stock"
+
+
+@register.filter
+def local_time(moment: datetime) -> str:
+    """A time in the store's time zone, with the zone named (``STORE_TIME_ZONE``)."""
+    return format_store_time(moment)
+
+
+TIMELINE_ACTORS = {
+    "customer": "by you",
+    "staff": "by our staff",
+    "payment_provider": "by the payment provider",
+    "expiry_job": "automatically, as its reservation expired",
+}
+
+
+@register.filter
+def timeline_event(entry) -> str:
+    """A timeline entry as the customer reads it: ``Paid, by the payment provider``."""
+    what = "Placed" if entry.from_status is None else entry.to_status.capitalize()
+    by = TIMELINE_ACTORS.get(entry.actor, "")
+    if entry.actor == "expiry_job":
+        return f"{what} {by}"
+    return f"{what}, {by}" if by else what

@@ -140,3 +140,18 @@ def test_the_whole_purchase_flow(e2e_server):
     assert sorted(p["status"] for p in ann_payments) == ["failed", "succeeded"]
     assert [p["status"] for p in bob.ok("GET", f"/payment?orderId={bob_paid_order['id']}")["results"]] == ["refunded"]
     assert bob.ok("GET", f"/payment?orderId={bob_unpaid_order['id']}")["results"] == []
+
+    # each order's timeline tells who moved it, and when
+    def timeline(client, order):
+        return [
+            (e["fromStatus"], e["toStatus"], e["actor"]) for e in client.ok("GET", f"/order/{order['id']}")["timeline"]
+        ]
+
+    assert timeline(ann, ann_order) == [
+        (None, "pending", "customer"),
+        ("pending", "paid", "payment_provider"),
+        ("paid", "shipped", "staff"),
+        ("shipped", "delivered", "staff"),
+    ]
+    assert timeline(bob, bob_unpaid_order)[-1] == ("pending", "cancelled", "expiry_job")
+    assert timeline(bob, bob_paid_order)[-1] == ("paid", "refunded", "staff")

@@ -484,5 +484,5 @@ def test_order_history_queries(shop, django_assert_max_num_queries):
             add(shop, product)
         place_order(shop)
     assert count_queries(shop, "/shop/orders/") == one_order
-    with django_assert_max_num_queries(6):  # session, user, orders due to expire, count, page, lines
+    with django_assert_max_num_queries(7):  # session, user, orders due to expire, count, page, lines, timelines
         shop.get("/shop/orders/")
