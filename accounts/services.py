@@ -15,6 +15,23 @@ from accounts.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken,
 from accounts.models import User, normalize_email
 from ecommerce.errors import NotFound
 
+__all__ = [
+    "EmailTaken",
+    "InvalidCredentials",
+    "InvalidRefreshToken",
+    "TokenPair",
+    "UserInfo",
+    "WeakPassword",
+    "authenticate_user",
+    "find_user_ids_by_email",
+    "get_user",
+    "get_users",
+    "issue_tokens",
+    "register_user",
+    "revoke_refresh_token",
+    "rotate_refresh_token",
+]
+
 
 @dataclass(frozen=True)
 class UserInfo:

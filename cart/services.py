@@ -18,6 +18,21 @@ from ecommerce.money import quantize
 from inventory import services as inventory
 from inventory.services import InsufficientStock
 
+__all__ = [
+    "MAX_LINE_QUANTITY",
+    "CartEntry",
+    "CartItem",
+    "CartView",
+    "NotInCart",
+    "QuantityTooLarge",
+    "add_to_cart",
+    "clear_cart",
+    "get_cart",
+    "remove_from_cart",
+    "set_cart_quantity",
+    "take_cart_lines",
+]
+
 
 @dataclass(frozen=True)
 class CartItem:

@@ -18,7 +18,25 @@ from catalog.models import Product
 from catalog.selectors import ProductDetails
 from inventory import services as inventory
 
-MAX_STOCK = 1_000_000_000  # the most units one product may have available, as inventory's API allows
+__all__ = [
+    "MAX_STOCK",
+    "ORDERINGS",
+    "ProductDetails",
+    "ProductInfo",
+    "ProductNotFound",
+    "ProductPage",
+    "SkuTaken",
+    "create_product",
+    "deactivate_product",
+    "find_products",
+    "get_active_product",
+    "get_product_for_sale",
+    "get_products",
+    "list_categories",
+    "update_product",
+]
+
+MAX_STOCK = inventory.MAX_STOCK  # the most units one product may have available
 UPDATABLE_FIELDS = frozenset({"name", "description", "category", "sku", "price", "is_active"})
 # Sort keys of product lists (each also descending with a "-" prefix); ties are broken by id.
 ORDERINGS = frozenset({"id", "price", "name", "created_at"})

@@ -11,8 +11,7 @@ from ecommerce.permissions import IsStaff
 from ecommerce.serializers import StrictSerializer
 from inventory import services
 from inventory.errors import InsufficientStock, StockItemNotFound
-
-MAX_STOCK = 1_000_000_000
+from inventory.services import MAX_STOCK
 
 
 class StockLevelSerializer(serializers.Serializer):

@@ -16,7 +16,28 @@ from django.db.models import Case, F, IntegerField, Value, When
 from inventory.errors import InsufficientStock, StockItemNotFound
 from inventory.models import Reservation, StockItem, StockMovement
 
+__all__ = [
+    "MAX_STOCK",
+    "InsufficientStock",
+    "StockItemNotFound",
+    "StockLevel",
+    "StockLine",
+    "StockMovementInfo",
+    "adjust_stock",
+    "commit_reservation",
+    "create_stock_item",
+    "get_in_stock_product_ids",
+    "get_stock_level",
+    "get_stock_levels",
+    "list_stock_movements",
+    "release_reservation",
+    "reserve_stock",
+    "return_sold_stock",
+    "set_available_stock",
+]
+
 Reason = StockMovement.Reason
+MAX_STOCK = 1_000_000_000  # the most units one product may have on hand or available
 
 
 @dataclass(frozen=True)
@@ -257,3 +278,41 @@ def return_sold_stock(*, order_id: int, actor_id: int | None = None) -> bool:
         actor_id=actor_id,
     )
     return bool(returned)
+
+
+@dataclass(frozen=True)
+class StockMovementInfo:
+    id: int
+    product_id: int
+    reason: str  # initial | restock | adjustment | reservation | release | sale | return
+    on_hand_delta: int
+    reserved_delta: int
+    order_id: int | None
+    actor_id: int | None
+    note: str
+    created_at: datetime
+
+
+def list_stock_movements(
+    *, product_id: int | None = None, order_id: int | None = None, limit: int = 50
+) -> list[StockMovementInfo]:
+    """The latest stock ledger rows (of one product, of one order, or all), newest first, in one query."""
+    movements = StockMovement.objects.all()
+    if product_id is not None:
+        movements = movements.filter(product_id=product_id)
+    if order_id is not None:
+        movements = movements.filter(order_id=order_id)
+    return [
+        StockMovementInfo(
+            id=m.id,
+            product_id=m.product_id,
+            reason=m.reason,
+            on_hand_delta=m.on_hand_delta,
+            reserved_delta=m.reserved_delta,
+            order_id=m.order_id,
+            actor_id=m.actor_id,
+            note=m.note,
+            created_at=m.created_at,
+        )
+        for m in movements.order_by("-id")[:limit]
+    ]

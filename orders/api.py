@@ -137,7 +137,7 @@ class OrderCancelView(APIView):
     @extend_schema(
         operation_id="order_cancel",
         request=InputSerializer,
-        responses={200: OrderSerializer, **error_responses(OrderNotFound, InvalidTransition)},
+        responses={200: OrderSerializer, **error_responses(OrderNotFound, InvalidTransition, *services.REFUND_ERRORS)},
         description="The owner cancels a pending order (its stock is released). Staff may also cancel a paid "
         "order: it is refunded through the payment provider and its stock returned.",
     )
@@ -160,7 +160,7 @@ class OrderStatusView(APIView):
     @extend_schema(
         operation_id="order_status_update",
         request=InputSerializer,
-        responses={200: OrderSerializer, **error_responses(OrderNotFound, InvalidTransition)},
+        responses={200: OrderSerializer, **error_responses(OrderNotFound, InvalidTransition, *services.REFUND_ERRORS)},
         description="Staff: paid -> shipped -> delivered; pending -> cancelled; paid -> refunded (or cancelled, "
         "which refunds). `paid` is reached only through payment. Any other move is 409 `invalid_transition`.",
     )

@@ -1,4 +1,4 @@
-from ecommerce.errors import Conflict, NotFound
+from ecommerce.errors import Conflict, DomainError, NotFound
 
 
 class OrderNotFound(NotFound):
@@ -23,3 +23,18 @@ class OrderNotPayable(Conflict):
 class AlreadyPaid(Conflict):
     code = "already_paid"
     default_message = "This order is paid already."
+
+
+class NoPaymentToRefund(Conflict):
+    """A refund was asked for an order that no payment of ours paid, so there is no money to give back."""
+
+    code = "no_payment_to_refund"
+    default_message = "This order has no successful payment to refund."
+
+
+class RefundProviderUnavailable(DomainError):
+    """The payment provider could not be reached to refund the order; it stays paid, and may be refunded later."""
+
+    status = 503
+    code = "payment_provider_unavailable"
+    default_message = "The payment provider is unavailable. Please try again later."

@@ -8,10 +8,10 @@ Every change is a compare-and-set on the current status, so concurrent changes c
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
-from django.dispatch import Signal
 from django.utils import timezone
 
 from cart import services as cart
@@ -19,35 +19,75 @@ from catalog import services as catalog
 from ecommerce.money import quantize
 from inventory import services as inventory
 from inventory.services import InsufficientStock, StockLine
-from orders.errors import AlreadyPaid, CartEmpty, InvalidTransition, OrderNotFound, OrderNotPayable
+from orders.errors import (
+    AlreadyPaid,
+    CartEmpty,
+    InvalidTransition,
+    NoPaymentToRefund,
+    OrderNotFound,
+    OrderNotPayable,
+    RefundProviderUnavailable,
+)
 from orders.models import Order, OrderLine, StatusChange
 from orders.selectors import orders_for
 
 __all__ = [
+    "PAID_STATES",
+    "REFUND_ERRORS",
     "Actor",
     "AlreadyPaid",
     "CartEmpty",
     "InvalidTransition",
+    "NoPaymentToRefund",
+    "OrderInfo",
+    "OrderItem",
     "OrderNotFound",
     "OrderNotPayable",
+    "OrderPage",
+    "RefundProviderUnavailable",
+    "RefundUnavailable",
+    "Refunder",
     "TimelineEntry",
-    "order_cancelled",
-    "order_refund_requested",
+    "cancel_order",
+    "change_order_status",
+    "checkout",
+    "expire_due_orders",
+    "get_order",
+    "get_payable_order",
+    "list_orders",
+    "mark_order_paid",
+    "mark_order_refunded",
+    "provide_refunder",
 ]
 
 Status = Order.Status
 Actor = StatusChange.Actor
 PAID_STATES = frozenset({Status.PAID, Status.SHIPPED, Status.DELIVERED})
 
-# Sent after a pending order was cancelled and its stock released (on commit). kwargs: order_id, cancelled_by.
-order_cancelled = Signal()
-# Sent, outside any transaction, when staff cancel a paid order. kwargs: order_id, actor_id, reason.
-# The payments app refunds through the provider, then calls mark_order_refunded.
-order_refund_requested = Signal()
-
 
 class RefundUnavailable(InvalidTransition):
     default_message = "No payment could be refunded for this order."
+
+
+class Refunder(Protocol):
+    """The port through which orders asks for a paid order's money back (the payments app provides it).
+
+    It refunds through the provider, outside any transaction, then calls ``mark_order_refunded``.
+    It raises only REFUND_ERRORS (or InvalidTransition when the order is not paid).
+    """
+
+    def __call__(self, *, order_id: int, actor_id: int | None, reason: str) -> None: ...
+
+
+# What a refund asked of the Refunder can fail with, besides InvalidTransition (documented by the orders API).
+REFUND_ERRORS = (NoPaymentToRefund, RefundProviderUnavailable)
+
+_refunders: list[Refunder] = []
+
+
+def provide_refunder(refunder: Refunder) -> None:
+    """Install the function that refunds paid orders (the payments app does, when it starts)."""
+    _refunders[:] = [refunder]
 
 
 @dataclass(frozen=True)
@@ -203,14 +243,7 @@ def _expire(order_id: int) -> bool:
                 at=now,
             )
             inventory.release_reservation(order_id=order_id)
-            _announce_cancellation(order_id, Order.CancelledBy.EXPIRY)
     return bool(expired)
-
-
-def _announce_cancellation(order_id: int, cancelled_by: str) -> None:
-    transaction.on_commit(
-        lambda: order_cancelled.send(sender=Order, order_id=order_id, cancelled_by=cancelled_by), robust=True
-    )
 
 
 def expire_due_orders(*, user_id: int | None = None) -> int:
@@ -328,12 +361,14 @@ def _move(
 
 
 def _refund(order_id: int, actor_id: int | None, reason: str) -> OrderInfo:
-    """Ask the payments app to refund (it calls the provider, so never call this inside a transaction)."""
-    order_refund_requested.send(sender=Order, order_id=order_id, actor_id=actor_id, reason=reason)
-    order = get_order(order_id=order_id)
-    if order.status != Status.REFUNDED:
+    """Refund a paid order through the Refunder (it calls the provider, so never call this inside a transaction).
+
+    Raises RefundUnavailable (no refunder is installed), InvalidTransition or REFUND_ERRORS.
+    """
+    if not _refunders:
         raise RefundUnavailable()
-    return order
+    _refunders[0](order_id=order_id, actor_id=actor_id, reason=reason)
+    return get_order(order_id=order_id)
 
 
 def cancel_order(*, order_id: int, user_id: int, is_staff: bool = False, reason: str = "") -> OrderInfo:
@@ -358,7 +393,6 @@ def cancel_order(*, order_id: int, user_id: int, is_staff: bool = False, reason:
             cancelled_by=cancelled_by,
         )
         inventory.release_reservation(order_id=order_id, actor_id=user_id)
-        _announce_cancellation(order_id, cancelled_by)
     return order
 
 

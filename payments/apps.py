@@ -13,8 +13,6 @@ class PaymentsConfig(AppConfig):
         from orders import services as orders
         from payments import services
 
-        orders.order_refund_requested.connect(
-            services.refund_order_payment, dispatch_uid="payments.services.refund_order_payment"
-        )
+        orders.provide_refunder(services.refund_order_payment)
         if getattr(settings, "PAYMENT_GATEWAY", "dummy") == "dummy":
             logger.warning("PAYMENT_GATEWAY is 'dummy': payments are simulated offline and no money moves.")

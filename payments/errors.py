@@ -1,6 +1,17 @@
 """Payment errors: what a payment provider's refusal or absence means to our API."""
 
 from ecommerce.errors import Conflict, DomainError
+from orders.services import NoPaymentToRefund
+
+__all__ = [
+    "CardError",
+    "InvalidPaymentToken",
+    "InvalidWebhookPayload",
+    "InvalidWebhookSignature",
+    "NoPaymentToRefund",
+    "PaymentInProgress",
+    "PaymentProviderUnavailable",
+]
 
 
 class PaymentProviderUnavailable(DomainError):
@@ -43,13 +54,6 @@ class PaymentInProgress(Conflict):
 
     code = "payment_in_progress"
     default_message = "A payment for this order is already in progress. Please try again shortly."
-
-
-class NoPaymentToRefund(Conflict):
-    """A refund was asked for an order that no payment of ours paid, so there is no money to give back."""
-
-    code = "no_payment_to_refund"
-    default_message = "This order has no successful payment to refund."
 
 
 class InvalidWebhookSignature(DomainError):

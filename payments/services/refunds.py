@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders import services as orders
-from payments.errors import NoPaymentToRefund
+from payments.errors import NoPaymentToRefund, PaymentProviderUnavailable
 from payments.gateways import ProviderEvent, gateway_for
 from payments.models import Payment
 from payments.services.provider_events import record_event
@@ -34,14 +34,12 @@ def refund_and_close(
         )
 
 
-def refund_order_payment(
-    sender=None, *, order_id: int, actor_id: int | None = None, reason: str = "", **kwargs
-) -> None:
+def refund_order_payment(*, order_id: int, actor_id: int | None = None, reason: str = "") -> None:
     """Give back the money of a paid order that staff cancelled, then mark the order refunded (stock returned).
 
-    The receiver of ``orders.services.order_refund_requested``. Raises NoPaymentToRefund (the order was
-    not paid through us: nothing was refunded, the order is unchanged), InvalidTransition (the order is
-    not paid), PaymentProviderUnavailable (the order stays paid).
+    The orders app's Refunder (installed at start-up). Raises NoPaymentToRefund (the order was not paid
+    through us: nothing was refunded, the order is unchanged), InvalidTransition (the order is not paid),
+    RefundProviderUnavailable (the provider could not be reached: the order stays paid).
     """
     order = orders.get_order(order_id=order_id)
     if order.status not in ("paid", "refunded"):
@@ -53,7 +51,10 @@ def refund_order_payment(
             raise NoPaymentToRefund()
         orders.mark_order_refunded(order_id=order_id, actor_id=actor_id, reason=reason)
         return
-    gateway_for(payment.provider).refund(reference=payment.provider_reference, idempotency_key=refund_key(payment))
+    try:
+        gateway_for(payment.provider).refund(reference=payment.provider_reference, idempotency_key=refund_key(payment))
+    except PaymentProviderUnavailable as unavailable:
+        raise orders.RefundProviderUnavailable() from unavailable
     with transaction.atomic():
         Payment.objects.filter(pk=payment.pk, status=Status.SUCCEEDED).update(
             status=Status.REFUNDED, updated_at=timezone.now()

@@ -12,14 +12,13 @@ from catalog import services
 from catalog.errors import ProductNotFound, SkuTaken
 from catalog.models import Product
 from inventory import services as inventory
-from inventory.models import StockMovement
 from tests.conftest import make_product
 
 pytestmark = pytest.mark.django_db
 
 
 def movements(product_id: int) -> list[tuple[str, int, int | None]]:
-    ledger = StockMovement.objects.filter(product_id=product_id).order_by("id")
+    ledger = reversed(inventory.list_stock_movements(product_id=product_id))
     return [(movement.reason, movement.on_hand_delta, movement.actor_id) for movement in ledger]
 
 
@@ -45,7 +44,7 @@ def test_create_product_is_one_transaction_with_its_stock_item():
     with pytest.raises(inventory.InsufficientStock):
         services.create_product(name="Mug", price=Decimal("1.00"), stock=-1)
     assert not Product.objects.exists()
-    assert not StockMovement.objects.exists()
+    assert inventory.list_stock_movements() == []
 
 
 def test_create_product_with_a_taken_sku_raises_and_creates_nothing():

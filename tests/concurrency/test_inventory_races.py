@@ -4,8 +4,7 @@ import pytest
 from django.utils import timezone
 
 from inventory import services
-from inventory.errors import InsufficientStock
-from inventory.services import StockLine
+from inventory.services import InsufficientStock, StockLine
 from tests.concurrency.conftest import race
 from tests.inventory.test_services import assert_ledger_matches_levels
 

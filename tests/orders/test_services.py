@@ -6,7 +6,6 @@ from django.utils import timezone
 
 from cart import services as cart
 from inventory import services as inventory
-from inventory.models import StockMovement
 from orders import services as orders
 from tests.conftest import make_user
 
@@ -21,7 +20,8 @@ def test_paying_turns_the_reservation_into_a_sale(pending_order, product):
     paid = orders.mark_order_paid(order_id=pending_order.id)
     assert paid.status == "paid" and paid.paid_at is not None
     assert (level(product).on_hand, level(product).reserved) == (3, 0)
-    assert StockMovement.objects.filter(reason="sale", order_id=pending_order.id, on_hand_delta=-2).exists()
+    sales = [m for m in inventory.list_stock_movements(order_id=pending_order.id) if m.reason == "sale"]
+    assert [m.on_hand_delta for m in sales] == [-2]
     assert orders.mark_order_paid(order_id=pending_order.id).paid_at == paid.paid_at  # idempotent
     assert level(product).on_hand == 3
 
@@ -74,7 +74,7 @@ def test_refund_returns_sold_stock_once(paid_order, product):
     assert refunded.status == "refunded"
     assert level(product).on_hand == 5
     assert orders.mark_order_refunded(order_id=paid_order.id).status == "refunded"
-    assert StockMovement.objects.filter(reason="return", order_id=paid_order.id).count() == 1
+    assert [m.reason for m in inventory.list_stock_movements(order_id=paid_order.id)].count("return") == 1
 
 
 def test_refund_of_an_unpaid_order_is_an_invalid_transition(pending_order):

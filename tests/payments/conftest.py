@@ -107,9 +107,9 @@ def stock(product) -> tuple[int, int]:
 
 def ledger(order_id: int) -> list[tuple[str, int, int]]:
     """The stock movements of an order, oldest first: (reason, on hand delta, reserved delta)."""
-    from inventory.models import StockMovement
+    from inventory import services as inventory
 
-    movements = StockMovement.objects.filter(order_id=order_id).order_by("id")
+    movements = reversed(inventory.list_stock_movements(order_id=order_id))
     return [(m.reason, m.on_hand_delta, m.reserved_delta) for m in movements]
 
 
