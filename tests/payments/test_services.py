@@ -332,7 +332,7 @@ def test_a_refund_while_the_provider_is_down_leaves_the_order_paid(use_stripe, o
     pay(order, customer)
     use_stripe.fail_next(1, status=500)
 
-    with pytest.raises(Unavailable):
+    with pytest.raises(orders.RefundProviderUnavailable):
         orders.cancel_order(order_id=order.id, user_id=staff.id, is_staff=True)
 
     assert orders.get_order(order_id=order.id).status == "paid"
