@@ -3,14 +3,17 @@
 from dataclasses import replace
 
 from django.conf import settings
+from django.core.paginator import InvalidPage
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import selectors, services
+from catalog import pages, selectors, services
 from catalog.errors import ProductNotFound, SkuTaken
 from catalog.models import MAX_PRICE, MIN_PRICE
 from catalog.services import MAX_STOCK
@@ -104,8 +107,24 @@ class ProductListView(GenericAPIView):
         filters = selectors.ProductFilters(**params.validated_data)
         if not request.user.is_staff:
             filters = replace(filters, is_active=True)
+            if filters.in_stock is None:
+                return self._cached_page(request, filters)
         page = self.paginate_queryset(selectors.filter_products(filters=filters))
         return self.get_paginated_response(ProductSerializer(selectors.with_stock(page), many=True).data)
+
+    def _cached_page(self, request, filters: selectors.ProductFilters) -> HttpResponse:
+        """The page from catalog.pages: already JSON, in the shape of ProductSerializer's page."""
+        page_size = self.paginator.get_page_size(request)
+        try:
+            page = pages.product_list_page(
+                filters=filters, page=request.query_params.get("page") or "1", page_size=page_size
+            )
+        except InvalidPage:
+            raise NotFound(self.paginator.invalid_page_message) from None
+        body = self.paginator.paginated_json(
+            request, number=page.number, count=page.count, page_size=page_size, results=page.results
+        )
+        return HttpResponse(body, content_type="application/json")
 
     @extend_schema(
         operation_id="products_create",
@@ -135,7 +154,9 @@ class ProductDetailView(APIView):
         description="Inactive products are found by staff only.",
     )
     def get(self, request, pk: int):
-        details = selectors.get_product_details(product_id=pk, include_inactive=request.user.is_staff)
+        if not request.user.is_staff:
+            return HttpResponse(pages.product_for_sale(product_id=pk), content_type="application/json")
+        details = selectors.get_product_details(product_id=pk, include_inactive=True)
         return Response(ProductSerializer(details).data)
 
     @extend_schema(

@@ -1,11 +1,58 @@
+import uuid
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 MIN_PRICE = Decimal("0.01")
 MAX_PRICE = Decimal("999999999.99")
+
+
+class CatalogueVersion(models.Model):
+    """One row whose token changes, in the same transaction, with every change to any product.
+
+    Cached product pages are keyed by this token (see ``catalog.pages``), so a committed change is never
+    served from a page rendered before it. A token is random rather than a counter: a rolled-back
+    transaction or a restored backup can bring back an old token only together with the products it described.
+    """
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.token
+
+
+def bump_catalogue_version() -> None:
+    """Give the catalogue a new version token (creating its row if a flush or restore removed it)."""
+    token = uuid.uuid4().hex
+    if not CatalogueVersion.objects.filter(pk=1).update(token=token):
+        CatalogueVersion.objects.update_or_create(pk=1, defaults={"token": token})
+
+
+class ProductQuerySet(models.QuerySet):
+    """Every bulk write through the ORM bumps the catalogue version, like ``Product.save`` does."""
+
+    def update(self, **kwargs):
+        changed = super().update(**kwargs)
+        if changed:
+            bump_catalogue_version()
+        return changed
+
+    def delete(self):
+        deleted = super().delete()
+        bump_catalogue_version()
+        return deleted
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        bump_catalogue_version()
+        return created
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        changed = super().bulk_update(objs, fields, *args, **kwargs)
+        bump_catalogue_version()
+        return changed
 
 
 class Product(models.Model):
@@ -21,6 +68,8 @@ class Product(models.Model):
     is_active = models.BooleanField(default=True, help_text="Inactive products are hidden from customers.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -41,4 +90,12 @@ class Product(models.Model):
 
     def save(self, *args, **kwargs):
         self.sku = self.sku or None  # an empty SKU is no SKU: it must not collide with other empty ones
-        super().save(*args, **kwargs)
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)
+            bump_catalogue_version()
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic(savepoint=False):
+            deleted = super().delete(*args, **kwargs)
+            bump_catalogue_version()
+        return deleted

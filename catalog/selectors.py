@@ -68,8 +68,8 @@ def filter_products(*, filters: ProductFilters) -> QuerySet[Product]:
 def available_stock(*, product_ids: Iterable[int]) -> dict[int, int]:
     """Units available to buy now per product, in one query to inventory; 0 where it keeps no stock."""
     ids = list(product_ids)
-    levels = inventory.get_stock_levels(product_ids=ids)
-    return {product_id: levels[product_id].available if product_id in levels else 0 for product_id in ids}
+    levels = inventory.get_available_stock(product_ids=ids)
+    return {product_id: levels.get(product_id, 0) for product_id in ids}
 
 
 def with_stock(products: Sequence[Product]) -> list[ProductDetails]:

@@ -1,9 +1,27 @@
 """The one pagination style of the API: ``?page=N&pageSize=M``."""
 
+import json
+import math
+
 from rest_framework import pagination
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 20
     page_size_query_param = "pageSize"
     max_page_size = 100
+
+    def paginated_json(self, request, *, number: int, count: int, page_size: int, results: bytes) -> bytes:
+        """The body ``get_paginated_response`` would give, around ``results``, an already rendered JSON array."""
+        url = request.build_absolute_uri()
+        has_next = number < max(1, math.ceil(count / page_size))
+        next_link = replace_query_param(url, self.page_query_param, number + 1) if has_next else None
+        if number <= 1:
+            previous_link = None
+        elif number == 2:
+            previous_link = remove_query_param(url, self.page_query_param)
+        else:
+            previous_link = replace_query_param(url, self.page_query_param, number - 1)
+        links = b'"next":%s,"previous":%s' % (json.dumps(next_link).encode(), json.dumps(previous_link).encode())
+        return b'{"count":%d,%s,"results":%s}' % (count, links, results)

@@ -160,6 +160,12 @@ def get_stock_levels(*, product_ids: Iterable[int]) -> dict[int, StockLevel]:
     return {item.product_id: _level(item) for item in StockItem.objects.filter(product_id__in=set(product_ids))}
 
 
+def get_available_stock(*, product_ids: Iterable[int]) -> dict[int, int]:
+    """Units available now (on hand minus reserved) per product, in one query; products without stock are left out."""
+    items = StockItem.objects.filter(product_id__in=set(product_ids))
+    return dict(items.values_list("product_id", F("on_hand") - F("reserved")))
+
+
 def get_in_stock_product_ids(*, product_ids: Iterable[int] | None = None) -> set[int]:
     """Ids of the products (of ``product_ids``, or all) with at least one unit available, in one query."""
     items = StockItem.objects.filter(on_hand__gt=F("reserved"))
