@@ -26,6 +26,7 @@ __all__ = [
     "adjust_stock",
     "commit_reservation",
     "create_stock_item",
+    "get_available_stock",
     "get_in_stock_product_ids",
     "get_stock_level",
     "get_stock_levels",
