@@ -13,7 +13,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import lockout
 from accounts.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken, LoginLocked, WeakPassword
 from accounts.models import User, normalize_email
+from ecommerce.auth import PERMISSIONS_CLAIM
 from ecommerce.errors import NotFound
+
+# The apps whose model permissions the API checks on staff writes; a staff token carries the user's ones.
+TOKEN_PERMISSION_APPS = frozenset({"catalog", "inventory", "orders", "payments"})
 
 __all__ = [
     "EmailTaken",
@@ -103,14 +107,28 @@ def login_lockout_seconds(*, email: str) -> int:
     return lockout.seconds_locked(email)
 
 
+def _staff_claims(user: User) -> dict:
+    """What the API needs to authorise a staff write without a query: superuser, or the permissions held."""
+    if not user.is_staff:
+        return {}
+    if user.is_superuser:
+        return {"is_superuser": True}
+    permissions = (p for p in user.get_all_permissions() if p.partition(".")[0] in TOKEN_PERMISSION_APPS)
+    return {PERMISSIONS_CLAIM: sorted(permissions)}
+
+
 def _tokens_for(user: User) -> TokenPair:
     refresh = RefreshToken.for_user(user)
-    refresh["is_staff"] = user.is_staff  # copied into every access token made from it
+    # Copied into every access token made from it; re-read from the database on each refresh.
+    refresh["is_staff"] = user.is_staff
+    for claim, value in _staff_claims(user).items():
+        refresh[claim] = value
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
 
 def issue_tokens(*, user_id: int) -> TokenPair:
-    """Issue an access and a refresh token carrying ``user_id`` and ``is_staff``."""
+    """Issue an access and a refresh token carrying ``user_id``, ``is_staff`` and, for staff, the permissions
+    the API checks (``is_superuser``, or ``perms``: the user's model permissions in TOKEN_PERMISSION_APPS)."""
     return _tokens_for(User.objects.get(pk=user_id))
 
 

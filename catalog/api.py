@@ -17,8 +17,8 @@ from catalog import pages, selectors, services
 from catalog.errors import ProductNotFound, SkuTaken
 from catalog.models import MAX_PRICE, MIN_PRICE
 from catalog.services import MAX_STOCK
-from ecommerce.api import DomainErrorResponseSerializer, error_responses
-from ecommerce.permissions import IsStaffOrReadOnly
+from ecommerce.api import DomainErrorResponseSerializer, error_responses, staff_permission_responses
+from ecommerce.permissions import HasRequiredPermissions, IsStaffOrReadOnly, require_permissions
 from ecommerce.serializers import StrictSerializer, money_field, query_params
 
 # Wire name -> model field, for ?ordering= (each also with a "-" prefix for descending order).
@@ -77,7 +77,8 @@ LIST_PARAMETERS = [
 
 
 class ProductListView(GenericAPIView):
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [IsStaffOrReadOnly, HasRequiredPermissions]
+    required_permissions = {"POST": ["catalog.add_product"]}
 
     class FilterSerializer(serializers.Serializer):
         search = serializers.CharField(max_length=200, required=False)
@@ -129,7 +130,11 @@ class ProductListView(GenericAPIView):
     @extend_schema(
         operation_id="products_create",
         request=ProductInputSerializer,
-        responses={201: ProductSerializer, **error_responses(SkuTaken)},
+        responses={
+            201: ProductSerializer,
+            **error_responses(SkuTaken),
+            **staff_permission_responses("catalog.add_product"),
+        },
         description="Staff: create a product with its initial stock.",
     )
     def post(self, request):
@@ -141,7 +146,8 @@ class ProductListView(GenericAPIView):
 
 
 class ProductDetailView(APIView):
-    permission_classes = [IsStaffOrReadOnly]
+    permission_classes = [IsStaffOrReadOnly, HasRequiredPermissions]
+    required_permissions = {"PATCH": ["catalog.change_product"], "DELETE": ["catalog.change_product"]}
 
     class UpdateInputSerializer(ProductInputSerializer):
         """Any writable field of a product; unknown fields are refused."""
@@ -162,12 +168,18 @@ class ProductDetailView(APIView):
     @extend_schema(
         operation_id="products_partial_update",
         request=UpdateInputSerializer,
-        responses={200: ProductSerializer, **error_responses(SkuTaken, ProductNotFound)},
+        responses={
+            200: ProductSerializer,
+            **error_responses(SkuTaken, ProductNotFound),
+            **staff_permission_responses("catalog.change_product", "inventory.change_stockitem (to send `stock`)"),
+        },
         description="Staff: change any writable field; `stock` sets the units available to buy now.",
     )
     def patch(self, request, pk: int):
         data = self.UpdateInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
+        if "stock" in data.validated_data:
+            require_permissions(request.user, "inventory.change_stockitem")
         services.update_product(product_id=pk, actor_id=request.user.id, **data.validated_data)
         details = selectors.get_product_details(product_id=pk, include_inactive=True)
         return Response(ProductSerializer(details).data)
@@ -177,6 +189,7 @@ class ProductDetailView(APIView):
         responses={
             204: OpenApiResponse(description="The product is now inactive."),
             **error_responses(ProductNotFound),
+            **staff_permission_responses("catalog.change_product"),
         },
         description="Staff: soft delete (the product becomes inactive; orders keep their lines). Idempotent.",
     )

@@ -106,3 +106,13 @@ def error_responses(*errors: type[DomainError], throttled: bool = False) -> dict
             description = "Invalid input (`attr` names the field). " + description
         responses[status_code] = OpenApiResponse(DomainErrorResponseSerializer, description=description)
     return responses
+
+
+def staff_permission_responses(*permissions: str) -> dict[int, OpenApiResponse]:
+    """The OpenAPI 403 of a staff write needing ``permissions`` (Django model permissions, from the token)."""
+    needed = ", ".join(f"`{permission}`" for permission in permissions)
+    description = (
+        "Error codes: `permission_denied` (the caller is not staff), `missing_permission` (a staff role "
+        f"without {needed}; superusers have every permission)."
+    )
+    return {status.HTTP_403_FORBIDDEN: OpenApiResponse(DomainErrorResponseSerializer, description=description)}

@@ -6,8 +6,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecommerce.api import error_responses
-from ecommerce.permissions import IsStaff
+from ecommerce.api import error_responses, staff_permission_responses
+from ecommerce.permissions import HasRequiredPermissions, IsStaff
 from ecommerce.serializers import StrictSerializer
 from inventory import services
 from inventory.errors import InsufficientStock, StockItemNotFound
@@ -30,8 +30,12 @@ class StockLevelSerializer(serializers.Serializer):
 
 
 class StockLevelView(APIView):
+    required_permissions = {"PATCH": ["inventory.change_stockitem"]}
+
     def get_permissions(self):
-        return [IsStaff()] if self.request.method == "PATCH" else [IsAuthenticated()]
+        if self.request.method == "PATCH":
+            return [IsStaff(), HasRequiredPermissions()]
+        return [IsAuthenticated()]
 
     class UpdateSerializer(StrictSerializer):
         stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, required=False)
@@ -54,7 +58,11 @@ class StockLevelView(APIView):
     @extend_schema(
         operation_id="inventory_update",
         request=UpdateSerializer,
-        responses={200: StockLevelSerializer, **error_responses(StockItemNotFound, InsufficientStock)},
+        responses={
+            200: StockLevelSerializer,
+            **error_responses(StockItemNotFound, InsufficientStock),
+            **staff_permission_responses("inventory.change_stockitem"),
+        },
         description="Staff: `{stock: N}` makes N units available; `{adjustBy: ±N, reason?}` changes on-hand "
         "stock relatively (safe under concurrent restocks). Neither may take available stock below 0.",
     )

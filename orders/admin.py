@@ -22,7 +22,7 @@ class OrderLineInline(admin.TabularInline):
 def _order_action(name: str, description: str, done: str, change):
     """An admin action running ``change(order_id, actor_id)`` on each selected order, reporting refusals."""
 
-    @admin.action(description=description)
+    @admin.action(description=description, permissions=["change"])  # orders.change_order
     def action(modeladmin, request, queryset):
         succeeded = 0
         for order_id in queryset.values_list("id", flat=True):

@@ -103,7 +103,8 @@ class PaymentsView(GenericAPIView):
             OpenApiParameter(
                 "orderId",
                 OpenApiTypes.INT64,
-                description="Only the payments of this order (yours; staff: any). Unknown or someone else's: 404.",
+                description="Only the payments of this order (yours; staff with `payments.view_payment`: any). "
+                "Unknown or someone else's: 404.",
             )
         ],
         responses={
@@ -111,12 +112,12 @@ class PaymentsView(GenericAPIView):
             400: OpenApiResponse(DomainErrorResponseSerializer, description="`orderId` is not an id (`attr`)."),
             **error_responses(orders.OrderNotFound),
         },
-        description="Your payments, newest first (staff: everyone's).",
+        description="Your payments, newest first (staff with `payments.view_payment`: everyone's).",
     )
     def get(self, request):
         params = self.FilterSerializer(data=query_params(request))
         params.is_valid(raise_exception=True)
-        viewer_id = None if request.user.is_staff else request.user.id
+        viewer_id = None if request.user.has_perm("payments.view_payment") else request.user.id
         payments = selectors.filter_payments(viewer_id=viewer_id, order_id=params.validated_data.get("order_id"))
         page = self.paginate_queryset(payments)
         return self.get_paginated_response(PaymentSerializer(page, many=True).data)

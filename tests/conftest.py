@@ -31,13 +31,24 @@ def _clear_cache():
     cache.clear()
 
 
-def make_user(*, staff: bool = False, password: str = "Str0ng-Passw0rd!", name: str = "Test User"):
-    """A user created through the service (staff flag set the way the admin would)."""
-    user = accounts.register_user(name=name, email=f"user{next(_emails)}@example.com", password=password)
-    if staff:
-        from django.contrib.auth import get_user_model
+def make_user(
+    *, staff: bool = False, groups: tuple[str, ...] = (), password: str = "Str0ng-Passw0rd!", name: str = "Test User"
+):
+    """A user created through the service, made staff the way the admin would.
 
-        get_user_model().objects.filter(pk=user.id).update(is_staff=True)
+    ``staff=True`` alone makes a superuser (every permission, as the demo staff user has); with ``groups``
+    (e.g. "Catalog managers", made by a migration) the staff user has exactly those roles' permissions.
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user = accounts.register_user(name=name, email=f"user{next(_emails)}@example.com", password=password)
+    if staff or groups:
+        stored = get_user_model().objects.get(pk=user.id)
+        stored.is_staff = True
+        stored.is_superuser = not groups
+        stored.save()
+        stored.groups.set([Group.objects.get(name=group) for group in groups])
         user = accounts.get_user(user_id=user.id)
     return user
 
@@ -61,6 +72,16 @@ def other_customer(db):
 @pytest.fixture
 def staff(db):
     return make_user(staff=True, name="Stella Staff")
+
+
+@pytest.fixture
+def catalog_manager(db):
+    return make_user(groups=("Catalog managers",), name="Cath Catalog")
+
+
+@pytest.fixture
+def order_manager(db):
+    return make_user(groups=("Order managers",), name="Otto Orders")
 
 
 @pytest.fixture
