@@ -101,3 +101,20 @@ def get_product_details(*, product_id: int, include_inactive: bool) -> ProductDe
     if product is None:
         raise ProductNotFound()
     return with_stock([product])[0]
+
+
+@dataclass(frozen=True)
+class LowStock:
+    """The active products with little stock left: how many, and the ``products`` with the least."""
+
+    threshold: int
+    count: int
+    products: list[ProductDetails]
+
+
+def low_stock_products(*, threshold: int, limit: int) -> LowStock:
+    """Active products with at most ``threshold`` units available, fewest first (``limit`` of them); three queries."""
+    low_ids = inventory.get_low_stock_product_ids(threshold=threshold)
+    products = with_stock(list(Product.objects.filter(pk__in=low_ids, is_active=True)))
+    products.sort(key=lambda product: (product.stock, product.id))
+    return LowStock(threshold=threshold, count=len(products), products=products[:limit])

@@ -115,8 +115,9 @@ def create_product(
 
 
 @transaction.atomic
-def update_product(*, product_id: int, actor_id: int | None = None, **changes) -> ProductInfo:
-    """Change some of a product's fields; ``stock`` sets its available stock through inventory (ledger: adjustment).
+def update_product(*, product_id: int, actor_id: int | None = None, stock_note: str = "", **changes) -> ProductInfo:
+    """Change some of a product's fields; ``stock`` sets its available stock through inventory (ledger: adjustment,
+    with ``stock_note`` as the reason).
 
     Raises ProductNotFound, SkuTaken, or inventory's InsufficientStock for a negative stock; TypeError for a
     field that cannot be changed.
@@ -133,7 +134,7 @@ def update_product(*, product_id: int, actor_id: int | None = None, **changes) -
             setattr(product, field, value)
         _save(product, update_fields=[*changes, "updated_at"])
     if stock is not None:
-        inventory.set_available_stock(product_id=product_id, available=stock, actor_id=actor_id)
+        inventory.set_available_stock(product_id=product_id, available=stock, actor_id=actor_id, note=stock_note)
     return _info(product)
 
 

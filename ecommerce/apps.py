@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class EcommerceConfig(AppConfig):
@@ -7,3 +8,10 @@ class EcommerceConfig(AppConfig):
 
     def ready(self) -> None:
         from ecommerce import checks  # noqa: F401  (registers the deployment checks)
+
+
+class ShopAdminConfig(admin_apps.AdminConfig):
+    """``django.contrib.admin`` with the shop's site (ecommerce.admin.ShopAdminSite) as the default one."""
+
+    default = False  # named in INSTALLED_APPS in place of "django.contrib.admin"
+    default_site = "ecommerce.admin.ShopAdminSite"

@@ -33,7 +33,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "ecommerce.apps.ShopAdminConfig",  # django.contrib.admin under the shop's name
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -160,6 +160,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 # Business settings
+SHOP_NAME = os.environ.get("SHOP_NAME", "Shop")
+ADMIN_SITE_HEADER = os.environ.get("ADMIN_SITE_HEADER", SHOP_NAME)
+LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "5"))  # the admin flags products at or below it
+# Internal tables, shown in the admin to superusers only ("app_label" / "app_label.model").
+ADMIN_SUPERUSER_ONLY_APPS = ["token_blacklist", "ecommerce"]
+ADMIN_SUPERUSER_ONLY_MODELS = ["payments.webhookevent"]
 STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "usd").lower()
 RESERVATION_TTL_MINUTES = int(os.environ.get("RESERVATION_TTL_MINUTES", "30"))
 # Pages and emails show times in this zone (an IANA name, e.g. Europe/Paris); the API stays in UTC.

@@ -28,6 +28,7 @@ __all__ = [
     "create_stock_item",
     "get_available_stock",
     "get_in_stock_product_ids",
+    "get_low_stock_product_ids",
     "get_stock_level",
     "get_stock_levels",
     "list_stock_movements",
@@ -285,6 +286,11 @@ def return_sold_stock(*, order_id: int, actor_id: int | None = None) -> bool:
         actor_id=actor_id,
     )
     return bool(returned)
+
+
+def get_low_stock_product_ids(*, threshold: int) -> set[int]:
+    """Ids of the products with at most ``threshold`` units available, in one query."""
+    return set(StockItem.objects.filter(on_hand__lte=F("reserved") + threshold).values_list("product_id", flat=True))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from cart import services as cart
@@ -47,6 +48,7 @@ __all__ = [
     "RefundProviderUnavailable",
     "RefundUnavailable",
     "Refunder",
+    "SalesSummary",
     "TimelineEntry",
     "cancel_order",
     "change_order_status",
@@ -58,6 +60,8 @@ __all__ = [
     "mark_order_paid",
     "mark_order_refunded",
     "provide_refunder",
+    "sales_since",
+    "staff_transitions",
 ]
 
 Status = Order.Status
@@ -415,3 +419,38 @@ def change_order_status(*, order_id: int, status: str, actor_id: int, reason: st
     if status == Status.REFUNDED and order.status == Status.PAID:
         return _refund(order_id, actor_id, reason)
     raise InvalidTransition(f"A {order.status} order cannot become {status}.")
+
+
+# What staff may move an order to from each status, in the order the admin offers it (the status machine).
+STAFF_TRANSITIONS = {
+    Status.PENDING: (Status.CANCELLED,),
+    Status.PAID: (Status.SHIPPED, Status.REFUNDED),
+    Status.SHIPPED: (Status.DELIVERED,),
+}
+
+
+def staff_transitions(*, status: str) -> tuple[str, ...]:
+    """The statuses staff may move an order in ``status`` to with change_order_status (none from a final one)."""
+    return STAFF_TRANSITIONS.get(status, ())
+
+
+@dataclass(frozen=True)
+class SalesSummary:
+    orders_placed: int
+    orders_paid: int
+    revenue: Decimal  # the totals of the orders paid in the period and not refunded since
+    currency: str
+
+
+def sales_since(*, since: datetime) -> SalesSummary:
+    """Orders placed and paid since ``since``, and their revenue, in two queries."""
+    placed = Order.objects.filter(created_at__gte=since).count()
+    paid = Order.objects.filter(paid_at__gte=since, status__in=PAID_STATES).aggregate(
+        count=Count("id"), revenue=Sum("total")
+    )
+    return SalesSummary(
+        orders_placed=placed,
+        orders_paid=paid["count"],
+        revenue=quantize(paid["revenue"] or Decimal("0")),
+        currency=settings.STORE_CURRENCY,
+    )
