@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts import services as accounts
 from inventory import services as inventory
-from inventory.models import StockMovement
 from orders import services as orders
 from tests.conftest import client_for, make_user
 
@@ -179,5 +178,5 @@ def test_the_schema_documents_missing_permission(anon_client):
 def test_stock_changed_by_a_catalog_manager_is_in_the_ledger_under_their_id(catalog_manager, product):
     body = {"adjustBy": 7, "reason": "Delivery"}
     assert client_for(catalog_manager).patch(f"/inventory/{product.id}", body, format="json").status_code == 200
-    movement = StockMovement.objects.filter(product_id=product.id).latest("id")
+    movement = inventory.list_stock_movements(product_id=product.id, limit=1)[0]
     assert (movement.on_hand_delta, movement.actor_id, movement.note) == (7, catalog_manager.id, "Delivery")
