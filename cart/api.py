@@ -11,23 +11,24 @@ from cart.errors import NotInCart, QuantityTooLarge
 from cart.models import MAX_LINE_QUANTITY
 from ecommerce.api import error_responses
 from ecommerce.errors import NotFound
-from ecommerce.serializers import StrictSerializer, money_field
+from ecommerce.money import AmountTooLarge
+from ecommerce.serializers import StrictSerializer, amount_field
 from inventory.services import InsufficientStock
 
 
 class CartItemSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
     name = serializers.CharField()
-    unit_price = money_field()
+    unit_price = amount_field()
     quantity = serializers.IntegerField()
-    line_total = money_field()
+    line_total = amount_field()
     stock = serializers.IntegerField(help_text="Units available to buy now (0 for a withdrawn product).")
 
 
 class CartSerializer(serializers.Serializer):
     items = CartItemSerializer(many=True)
     total_quantity = serializers.IntegerField()
-    subtotal = money_field()
+    subtotal = amount_field()
     currency = serializers.CharField()
     updated_at = serializers.DateTimeField(allow_null=True)
 
@@ -46,9 +47,13 @@ class CartView(APIView):
     @extend_schema(
         operation_id="cart_add",
         request=AddSerializer,
-        responses={200: CartSerializer, **error_responses(NotFound, InsufficientStock, QuantityTooLarge)},
+        responses={
+            200: CartSerializer,
+            **error_responses(NotFound, InsufficientStock, AmountTooLarge, QuantityTooLarge),
+        },
         description="Adds to the quantity already in the cart. Asking for more than is available is 409 "
-        "`insufficient_stock` and leaves the cart unchanged.",
+        "`insufficient_stock` and leaves the cart unchanged; so does a subtotal above 9999999999.99 "
+        "(409 `amount_too_large`).",
     )
     def post(self, request):
         data = self.AddSerializer(data=request.data)
@@ -70,7 +75,10 @@ class CartLineView(APIView):
     @extend_schema(
         operation_id="cart_line_update",
         request=QuantitySerializer,
-        responses={200: CartSerializer, **error_responses(NotInCart, InsufficientStock, QuantityTooLarge)},
+        responses={
+            200: CartSerializer,
+            **error_responses(NotInCart, InsufficientStock, AmountTooLarge, QuantityTooLarge),
+        },
         description="Sets the quantity of a product in the cart; 0 removes it.",
     )
     def patch(self, request, pk: int):

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from cart.errors import NotInCart, QuantityTooLarge
 from cart.models import MAX_LINE_QUANTITY, Cart, CartLine
 from catalog import services as catalog
-from ecommerce.money import quantize
+from ecommerce.money import MAX_AMOUNT, AmountTooLarge, quantize
 from inventory import services as inventory
 from inventory.services import InsufficientStock
 
@@ -125,10 +125,12 @@ def _save_quantity(cart: Cart, lines: dict[int, int], product_id: int, quantity:
     """Check and store a line's new quantity, returning the cart as it now is."""
     if quantity > MAX_LINE_QUANTITY:
         raise QuantityTooLarge(attr="quantity")
-    existed = product_id in lines
+    previous = lines.get(product_id)
     lines[product_id] = quantity
     view = _priced(lines, cart.updated_at, changed=product_id)
-    if existed:
+    if view.subtotal > MAX_AMOUNT and quantity > (previous or 0):  # shrinking an over-limit cart stays allowed
+        raise AmountTooLarge(f"The cart's subtotal (and so each line) may be at most {MAX_AMOUNT}.")
+    if previous is not None:
         CartLine.objects.filter(cart_id=cart.id, product_id=product_id).update(quantity=quantity)
     else:
         CartLine.objects.create(cart_id=cart.id, product_id=product_id, quantity=quantity)
@@ -139,7 +141,8 @@ def _save_quantity(cart: Cart, lines: dict[int, int], product_id: int, quantity:
 def add_to_cart(*, user_id: int, product_id: int, quantity: int) -> CartView:
     """Add ``quantity`` units to what the cart already holds of a product on sale.
 
-    Raises ProductNotFound, QuantityTooLarge, or InsufficientStock (the cart is then unchanged).
+    Raises ProductNotFound, QuantityTooLarge, InsufficientStock, or AmountTooLarge when the line or the
+    cart would cost more than MAX_AMOUNT (the cart is then unchanged).
     """
     cart = _locked_cart(user_id)
     lines = _lines(cart.id)
@@ -150,7 +153,8 @@ def add_to_cart(*, user_id: int, product_id: int, quantity: int) -> CartView:
 def set_cart_quantity(*, user_id: int, product_id: int, quantity: int) -> CartView:
     """Set the quantity of a product already in the cart; 0 removes it.
 
-    Raises NotInCart, ProductNotFound, QuantityTooLarge or InsufficientStock.
+    Raises NotInCart, ProductNotFound, QuantityTooLarge, InsufficientStock or (when the quantity grows)
+    AmountTooLarge.
     """
     cart = _locked_cart(user_id)
     lines = _lines(cart.id)

@@ -1,6 +1,12 @@
 """Money helpers: Decimal amounts in the store currency, minor units at provider boundaries."""
 
+import decimal
 from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import models
+from django.utils.functional import cached_property
+
+from ecommerce.errors import Conflict
 
 # ISO 4217 currencies without a minor unit, as Stripe lists them.
 ZERO_DECIMAL_CURRENCIES = frozenset(
@@ -27,3 +33,30 @@ def from_minor_units(amount: int, currency: str) -> Decimal:
     if currency.lower() in ZERO_DECIMAL_CURRENCIES:
         return quantize(Decimal(amount))
     return quantize(Decimal(amount) / 100)
+
+
+# The largest amount a money column (12 digits, 2 of them decimal places) holds: no line total, order
+# total or payment may exceed it.
+MAX_AMOUNT = Decimal("9999999999.99")
+
+
+class AmountTooLarge(Conflict):
+    code = "amount_too_large"
+    default_message = f"A line or order total may be at most {MAX_AMOUNT}."
+
+
+class MoneyField(models.DecimalField):
+    """A DecimalField whose stored values are read back whatever their size.
+
+    SQLite does not enforce ``max_digits``, and Django's SQLite converter fails on a wider value, so a
+    row written before the money limits existed would make every page showing it fail. Stored and
+    migrated exactly like a DecimalField (migrations name it so).
+    """
+
+    @cached_property
+    def context(self) -> decimal.Context:
+        return decimal.Context(prec=max(self.max_digits or 0, decimal.getcontext().prec))
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DecimalField", args, kwargs

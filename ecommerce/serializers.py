@@ -25,6 +25,14 @@ def money_field(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=12, decimal_places=2, **kwargs)
 
 
+def amount_field(**kwargs) -> serializers.DecimalField:
+    """A money amount the shop computed (a line total, a subtotal), rendered whatever its size.
+
+    Reading a cart priced at today's prices, or an order stored before the money limits, never fails.
+    """
+    return serializers.DecimalField(max_digits=None, decimal_places=2, **kwargs)
+
+
 def query_params(request) -> dict[str, str]:
     """The query string in snake_case, one value per name; blank values count as absent."""
     return underscoreize({name: value for name, value in request.query_params.items() if value != ""})

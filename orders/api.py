@@ -9,8 +9,9 @@ from rest_framework.views import APIView
 
 from ecommerce.api import error_responses, staff_permission_responses
 from ecommerce.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotencyKeyReused, RequestInProgress, idempotent
+from ecommerce.money import AmountTooLarge
 from ecommerce.permissions import HasRequiredPermissions, IsStaff
-from ecommerce.serializers import StrictSerializer, money_field, query_params
+from ecommerce.serializers import StrictSerializer, amount_field, query_params
 from inventory.services import InsufficientStock
 from orders import selectors, services
 from orders.errors import CartEmpty, InvalidTransition, OrderNotFound
@@ -23,9 +24,9 @@ CHANGE_ORDERS = "orders.change_order"  # staff with it ship, deliver, cancel and
 class OrderItemSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
     name = serializers.CharField()
-    unit_price = money_field()
+    unit_price = amount_field()
     quantity = serializers.IntegerField()
-    line_total = money_field()
+    line_total = amount_field()
 
 
 class TimelineEntrySerializer(serializers.Serializer):
@@ -56,8 +57,8 @@ class OrderSerializer(serializers.Serializer):
     user_id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=Order.Status.choices)
     items = OrderItemSerializer(many=True)
-    subtotal = money_field()
-    total = money_field()
+    subtotal = amount_field()
+    total = amount_field()
     currency = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -79,7 +80,7 @@ class CheckoutView(APIView):
         responses={
             201: OrderSerializer,
             200: OrderSerializer,
-            **error_responses(CartEmpty, InsufficientStock, RequestInProgress, IdempotencyKeyReused),
+            **error_responses(CartEmpty, InsufficientStock, AmountTooLarge, RequestInProgress, IdempotencyKeyReused),
         },
         description="Prices the cart, reserves every line's stock (all or nothing), creates a pending order "
         "and empties the cart, in one transaction. 409 `insufficient_stock` names the products in `productIds`.",

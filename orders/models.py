@@ -1,6 +1,8 @@
 from django.db import models
 from django.db.models import Q
 
+from ecommerce.money import MoneyField
+
 
 class OrderStatus(models.TextChoices):
     PENDING = "pending"
@@ -21,8 +23,8 @@ class Order(models.Model):
 
     user_id = models.BigIntegerField(db_index=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
-    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
-    total = models.DecimalField(max_digits=12, decimal_places=2)
+    subtotal = MoneyField(max_digits=12, decimal_places=2)
+    total = MoneyField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -51,9 +53,9 @@ class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     product_id = models.BigIntegerField(db_index=True)
     name = models.CharField(max_length=200)
-    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    unit_price = MoneyField(max_digits=12, decimal_places=2)
     quantity = models.PositiveIntegerField()
-    line_total = models.DecimalField(max_digits=12, decimal_places=2)
+    line_total = MoneyField(max_digits=12, decimal_places=2)
 
     class Meta:
         ordering = ["id"]

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from cart import services as cart
 from catalog import services as catalog
-from ecommerce.money import quantize
+from ecommerce.money import MAX_AMOUNT, AmountTooLarge, quantize
 from inventory import services as inventory
 from inventory.services import InsufficientStock, StockLine
 from orders.errors import (
@@ -192,7 +192,8 @@ def _load(order_id: int, *, user_id: int | None = None, lock: bool = False) -> O
 def checkout(*, user_id: int) -> OrderInfo:
     """Turn the user's cart into a pending order holding its stock, and empty the cart.
 
-    All or nothing. Raises CartEmpty, or InsufficientStock naming the products short of stock.
+    All or nothing. Raises CartEmpty, InsufficientStock naming the products short of stock, or
+    AmountTooLarge when a line or the total would exceed MAX_AMOUNT.
     """
     entries = cart.take_cart_lines(user_id=user_id)
     if not entries:
@@ -214,6 +215,8 @@ def checkout(*, user_id: int) -> OrderInfo:
         for entry in entries
     ]
     subtotal = quantize(sum((line.line_total for line in lines), Decimal("0")))
+    if subtotal > MAX_AMOUNT:  # and so is every line total
+        raise AmountTooLarge(f"An order line and the order total may be at most {MAX_AMOUNT}.")
     expires_at = timezone.now() + timedelta(minutes=settings.RESERVATION_TTL_MINUTES)
     order = Order.objects.create(
         user_id=user_id, subtotal=subtotal, total=subtotal, currency=settings.STORE_CURRENCY, expires_at=expires_at

@@ -17,7 +17,7 @@ from ecommerce.idempotency import (
     RequestInProgress,
     idempotent,
 )
-from ecommerce.serializers import StrictSerializer, money_field, query_params
+from ecommerce.serializers import StrictSerializer, amount_field, query_params
 from orders import services as orders
 from payments import selectors, services
 from payments.errors import (
@@ -39,7 +39,7 @@ class PaymentSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     order_id = serializers.IntegerField()
-    amount = money_field()
+    amount = amount_field()
     currency = serializers.CharField()
     status = serializers.CharField(help_text="`processing`, `succeeded`, `failed` or `refunded`.")
     provider = serializers.CharField(help_text="`stripe` or `dummy` (offline, no money moves).")
@@ -52,9 +52,9 @@ class PaymentSerializer(serializers.Serializer):
 class PaidOrderItemSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
     name = serializers.CharField()
-    unit_price = money_field()
+    unit_price = amount_field()
     quantity = serializers.IntegerField()
-    line_total = money_field()
+    line_total = amount_field()
 
 
 class PaidOrderTimelineEntrySerializer(serializers.Serializer):
@@ -73,8 +73,8 @@ class PaidOrderSerializer(serializers.Serializer):
     user_id = serializers.IntegerField()
     status = serializers.CharField()
     items = PaidOrderItemSerializer(many=True)
-    subtotal = money_field()
-    total = money_field()
+    subtotal = amount_field()
+    total = amount_field()
     currency = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

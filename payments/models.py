@@ -1,6 +1,8 @@
 from django.db import models
 from django.db.models import Q
 
+from ecommerce.money import MoneyField
+
 
 class Payment(models.Model):
     """One attempt to pay one order through a payment provider."""
@@ -20,7 +22,7 @@ class Payment(models.Model):
 
     order_id = models.BigIntegerField(db_index=True)
     user_id = models.BigIntegerField(db_index=True)
-    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    amount = MoneyField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROCESSING)
     provider = models.CharField(max_length=16, choices=Provider.choices)
