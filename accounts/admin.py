@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from rest_framework_simplejwt.token_blacklist import admin as token_blacklist_admin
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import User
 
@@ -17,3 +19,16 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]})]
+
+
+class OutstandingTokenAdmin(token_blacklist_admin.OutstandingTokenAdmin):
+    """simplejwt's read-only token list, without the token itself: whoever may read it could log in as its user."""
+
+    exclude = ["token"]
+
+    def get_readonly_fields(self, *args, **kwargs) -> list[str]:
+        return [name for name in super().get_readonly_fields(*args, **kwargs) if name != "token"]
+
+
+admin.site.unregister(OutstandingToken)
+admin.site.register(OutstandingToken, OutstandingTokenAdmin)

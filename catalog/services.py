@@ -133,11 +133,14 @@ def update_product(*, product_id: int, actor_id: int | None = None, stock_note: 
         for field, value in changes.items():
             setattr(product, field, value)
         _save(product, update_fields=[*changes, "updated_at"])
+    if "is_active" in changes:
+        inventory.set_listed(product_id=product_id, listed=product.is_active)
     if stock is not None:
         inventory.set_available_stock(product_id=product_id, available=stock, actor_id=actor_id, note=stock_note)
     return _info(product)
 
 
+@transaction.atomic
 def deactivate_product(*, product_id: int) -> None:
     """Hide a product from customers (soft delete: orders keep their lines); a no-op if it is hidden already.
 
@@ -148,6 +151,8 @@ def deactivate_product(*, product_id: int) -> None:
     )
     if not hidden_now and not Product.objects.filter(pk=product_id).exists():
         raise ProductNotFound()
+    if hidden_now:
+        inventory.set_listed(product_id=product_id, listed=False)
 
 
 # --- Queries for shop pages: what customers may buy, with the stock available now --------------------

@@ -7,7 +7,12 @@ class EcommerceConfig(AppConfig):
     verbose_name = "Shared kernel"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from ecommerce import checks  # noqa: F401  (registers the deployment checks)
+        from ecommerce.security import start_staff_session
+
+        user_logged_in.connect(start_staff_session, dispatch_uid="ecommerce.security.start_staff_session")
 
 
 class ShopAdminConfig(admin_apps.AdminConfig):

@@ -50,9 +50,10 @@ class StockLevelView(APIView):
     @extend_schema(
         operation_id="inventory_retrieve",
         responses={200: StockLevelSerializer, **error_responses(StockItemNotFound)},
+        description="Customers see the stock of products on sale only (a hidden product is 404, as in /products).",
     )
     def get(self, request, pk: int):
-        level = services.get_stock_level(product_id=pk)
+        level = services.get_stock_level(product_id=pk, listed_only=not request.user.is_staff)
         return Response(StockLevelSerializer(level, context={"request": request}).data)
 
     @extend_schema(

@@ -9,6 +9,9 @@ class StockItem(models.Model):
     on_hand = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+    listed = models.BooleanField(
+        default=True, help_text="False while the catalogue hides the product: customers are not shown its stock."
+    )
 
     class Meta:
         ordering = ["product_id"]

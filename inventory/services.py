@@ -36,6 +36,7 @@ __all__ = [
     "reserve_stock",
     "return_sold_stock",
     "set_available_stock",
+    "set_listed",
 ]
 
 Reason = StockMovement.Reason
@@ -149,12 +150,23 @@ def adjust_stock(*, product_id: int, delta: int, actor_id: int | None = None, no
     return get_stock_level(product_id=product_id)
 
 
-def get_stock_level(*, product_id: int) -> StockLevel:
-    """The stock of one product. Raises StockItemNotFound."""
-    item = StockItem.objects.filter(product_id=product_id).first()
+def get_stock_level(*, product_id: int, listed_only: bool = False) -> StockLevel:
+    """The stock of one product (``listed_only``: only if the catalogue shows it to customers).
+
+    Raises StockItemNotFound.
+    """
+    items = StockItem.objects.filter(product_id=product_id)
+    if listed_only:
+        items = items.filter(listed=True)
+    item = items.first()
     if item is None:
         raise StockItemNotFound()
     return _level(item)
+
+
+def set_listed(*, product_id: int, listed: bool) -> None:
+    """Record whether the catalogue shows the product to customers (its stock is hidden from them if not)."""
+    StockItem.objects.filter(product_id=product_id).update(listed=listed)
 
 
 def get_stock_levels(*, product_ids: Iterable[int]) -> dict[int, StockLevel]:

@@ -7,6 +7,7 @@ integration bugs (bad parameters, a wrong API key, a reused idempotency key), wh
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -222,6 +223,15 @@ class ProviderEvent:
     object: dict[str, Any]
 
 
+WEBHOOK_TOLERANCE_SECONDS = stripe.Webhook.DEFAULT_TOLERANCE  # 5 minutes, either way
+
+
+def _signed_at(signature: str) -> int:
+    """The ``t=`` timestamp of a Stripe-Signature header that the SDK has already verified."""
+    stamps = [item.partition("=")[2] for item in signature.split(",") if item.strip().startswith("t=")]
+    return int(stamps[0].strip())
+
+
 def verify_webhook_event(*, payload: bytes, signature: str | None) -> ProviderEvent:
     """The Stripe event a webhook carries, once its signature is checked with STRIPE_WEBHOOK_SECRET.
 
@@ -240,6 +250,8 @@ def verify_webhook_event(*, payload: bytes, signature: str | None) -> ProviderEv
         raise InvalidWebhookSignature() from exc
     except Exception as exc:  # signed, but not an event: nothing a client sends may cause a 500
         raise InvalidWebhookPayload() from exc
+    if _signed_at(signature) > time.time() + WEBHOOK_TOLERANCE_SECONDS:  # Stripe's SDK checks only the past
+        raise InvalidWebhookSignature()
     data = event.to_dict()
     obj = data.get("data", {}).get("object") if isinstance(data.get("data"), dict) else None
     if not (isinstance(data.get("id"), str) and isinstance(data.get("type"), str) and isinstance(obj, dict)):
