@@ -2,13 +2,23 @@
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken, LoginLocked, WeakPassword
+from accounts.errors import (
+    AddressBookFull,
+    AddressNotFound,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    LoginLocked,
+    WeakPassword,
+)
 from ecommerce.api import RETRY_AFTER_HEADER, error_responses
+from ecommerce.serializers import AddressSerializer
 from ecommerce.throttling import FailOpenScopedRateThrottle
 
 
@@ -126,3 +136,75 @@ class MeView(APIView):
     @extend_schema(operation_id="auth_me", responses={200: UserSerializer})
     def get(self, request):
         return Response(UserSerializer(services.get_user(user_id=request.user.id)).data)
+
+
+# --- Address book: /auth/me/addresses ----------------------------------------------------------------
+
+
+class SavedAddressSerializer(AddressSerializer):
+    """An address of the caller's address book."""
+
+    id = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, saved: services.SavedAddress) -> dict:
+        return {**AddressSerializer(saved.address).data, "id": saved.id, "created_at": saved.created_at}
+
+
+class AddressListView(GenericAPIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_me_addresses_list",
+        responses={200: SavedAddressSerializer(many=True)},
+        description="The caller's saved delivery addresses, oldest first.",
+    )
+    def get(self, request):
+        page = self.paginate_queryset(services.list_addresses(user_id=request.user.id))
+        return self.get_paginated_response(SavedAddressSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="auth_me_addresses_create",
+        request=AddressSerializer,
+        responses={201: SavedAddressSerializer, **error_responses(AddressBookFull)},
+        description=f"Save a delivery address (at most {services.MAX_ADDRESSES}). Invalid fields are 400 with "
+        "`attr` naming the field: `required`, `blank`, `max_length`, `invalid_characters`, `invalid_country`, "
+        "`invalid_postal_code`, `invalid_phone`, `unknown_field`.",
+    )
+    def post(self, request):
+        data = AddressSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        saved = services.add_address(user_id=request.user.id, address=data.validated_data)
+        return Response(SavedAddressSerializer(saved).data, status=status.HTTP_201_CREATED)
+
+
+class AddressDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="auth_me_addresses_retrieve",
+        responses={200: SavedAddressSerializer, **error_responses(AddressNotFound)},
+    )
+    def get(self, request, pk: int):
+        return Response(SavedAddressSerializer(services.get_address(user_id=request.user.id, address_id=pk)).data)
+
+    @extend_schema(
+        operation_id="auth_me_addresses_update",
+        request=AddressSerializer,
+        responses={200: SavedAddressSerializer, **error_responses(AddressNotFound)},
+        description="Replace the address (every field, as when saving one). Orders placed with it keep their copy.",
+    )
+    def put(self, request, pk: int):
+        data = AddressSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        saved = services.update_address(user_id=request.user.id, address_id=pk, address=data.validated_data)
+        return Response(SavedAddressSerializer(saved).data)
+
+    @extend_schema(
+        operation_id="auth_me_addresses_destroy",
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(AddressNotFound)},
+        description="Orders placed with this address keep their copy of it.",
+    )
+    def delete(self, request, pk: int):
+        services.delete_address(user_id=request.user.id, address_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)

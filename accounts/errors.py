@@ -1,4 +1,4 @@
-from ecommerce.errors import DomainError
+from ecommerce.errors import Conflict, DomainError, NotFound
 
 
 class InvalidCredentials(DomainError):
@@ -31,3 +31,12 @@ class LoginLocked(DomainError):
     status = 429
     code = "login_locked"
     default_message = "Too many failed logins for this account. Try again later."
+
+
+class AddressNotFound(NotFound):
+    default_message = "No such address in your address book."
+
+
+class AddressBookFull(Conflict):
+    code = "address_book_full"
+    default_message = "Your address book is full: delete an address first."

@@ -3,6 +3,18 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from ecommerce.addresses import (
+    CITY_MAX_LENGTH,
+    LINE_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    PHONE_MAX_LENGTH,
+    POSTAL_CODE_MAX_LENGTH,
+    validate_country,
+    validate_phone,
+    validate_postal_code,
+    validate_printable,
+)
+
 
 def normalize_email(email: str) -> str:
     return (email or "").strip().lower()
@@ -57,3 +69,24 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+
+class Address(models.Model):
+    """A delivery address in a user's address book (checkout copies it into the order)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    name = models.CharField(max_length=NAME_MAX_LENGTH, validators=[validate_printable])
+    line1 = models.CharField(max_length=LINE_MAX_LENGTH, validators=[validate_printable])
+    line2 = models.CharField(max_length=LINE_MAX_LENGTH, blank=True, validators=[validate_printable])
+    city = models.CharField(max_length=CITY_MAX_LENGTH, validators=[validate_printable])
+    postal_code = models.CharField(max_length=POSTAL_CODE_MAX_LENGTH, validators=[validate_postal_code])
+    country = models.CharField(max_length=2, validators=[validate_country], help_text="ISO 3166-1 alpha-2.")
+    phone = models.CharField(max_length=PHONE_MAX_LENGTH, blank=True, validators=[validate_phone])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "addresses"
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.line1}, {self.postal_code} {self.city}, {self.country}"

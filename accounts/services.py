@@ -11,8 +11,17 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import lockout
-from accounts.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken, LoginLocked, WeakPassword
-from accounts.models import User, normalize_email
+from accounts.errors import (
+    AddressBookFull,
+    AddressNotFound,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    LoginLocked,
+    WeakPassword,
+)
+from accounts.models import Address, User, normalize_email
+from ecommerce.addresses import PostalAddress
 from ecommerce.auth import PERMISSIONS_CLAIM
 from ecommerce.errors import NotFound
 
@@ -20,22 +29,31 @@ from ecommerce.errors import NotFound
 TOKEN_PERMISSION_APPS = frozenset({"catalog", "inventory", "orders", "payments"})
 
 __all__ = [
+    "MAX_ADDRESSES",
+    "AddressBookFull",
+    "AddressNotFound",
     "EmailTaken",
     "InvalidCredentials",
     "InvalidRefreshToken",
     "LoginLocked",
+    "SavedAddress",
     "TokenPair",
     "UserInfo",
     "WeakPassword",
+    "add_address",
     "authenticate_user",
+    "delete_address",
     "find_user_ids_by_email",
+    "get_address",
     "get_user",
     "get_users",
     "issue_tokens",
+    "list_addresses",
     "login_lockout_seconds",
     "register_user",
     "revoke_refresh_token",
     "rotate_refresh_token",
+    "update_address",
 ]
 
 
@@ -183,3 +201,62 @@ def get_users(*, user_ids) -> dict[int, UserInfo]:
 def find_user_ids_by_email(*, query: str) -> list[int]:
     """Ids of users whose email contains ``query`` (case-insensitive), for staff search screens."""
     return list(User.objects.filter(email__icontains=query.strip()).values_list("id", flat=True)[:1000])
+
+
+# --- Address book ----------------------------------------------------------------------------------
+
+MAX_ADDRESSES = 20  # per user: an address book, not a mailing list
+
+
+@dataclass(frozen=True)
+class SavedAddress:
+    """An address of the user's address book, by id."""
+
+    id: int
+    address: PostalAddress
+    created_at: datetime
+
+
+def _saved(row: Address) -> SavedAddress:
+    fields = {name: getattr(row, name) for name in PostalAddress.__dataclass_fields__}
+    return SavedAddress(id=row.id, address=PostalAddress(**fields), created_at=row.created_at)
+
+
+def list_addresses(*, user_id: int) -> list[SavedAddress]:
+    """The user's saved addresses, oldest first (at most MAX_ADDRESSES)."""
+    return [_saved(row) for row in Address.objects.filter(user_id=user_id).order_by("id")]
+
+
+def get_address(*, user_id: int, address_id: int) -> SavedAddress:
+    """One of the user's saved addresses. Raises AddressNotFound (unknown, or someone else's)."""
+    row = Address.objects.filter(user_id=user_id, pk=address_id).first()
+    if row is None:
+        raise AddressNotFound()
+    return _saved(row)
+
+
+@transaction.atomic
+def add_address(*, user_id: int, address: PostalAddress) -> SavedAddress:
+    """Save an address (already validated) in the user's address book.
+
+    Raises AddressBookFull past MAX_ADDRESSES (checked under a lock on the user, so races cannot pass it).
+    """
+    User.objects.select_for_update().filter(pk=user_id).values_list("id", flat=True).first()
+    if Address.objects.filter(user_id=user_id).count() >= MAX_ADDRESSES:
+        raise AddressBookFull()
+    return _saved(Address.objects.create(user_id=user_id, **address.as_dict()))
+
+
+@transaction.atomic
+def update_address(*, user_id: int, address_id: int, address: PostalAddress) -> SavedAddress:
+    """Replace a saved address with ``address``. Raises AddressNotFound."""
+    if not Address.objects.filter(user_id=user_id, pk=address_id).update(**address.as_dict()):
+        raise AddressNotFound()
+    return get_address(user_id=user_id, address_id=address_id)
+
+
+def delete_address(*, user_id: int, address_id: int) -> None:
+    """Remove an address from the user's address book (orders keep their own copy). Raises AddressNotFound."""
+    deleted, _ = Address.objects.filter(user_id=user_id, pk=address_id).delete()
+    if not deleted:
+        raise AddressNotFound()

@@ -6,6 +6,8 @@ from djangorestframework_camel_case.util import underscoreize
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from ecommerce import addresses
+
 
 class StrictSerializer(serializers.Serializer):
     """An input serializer that refuses fields it does not know, so nothing is silently mass-assigned."""
@@ -36,3 +38,40 @@ def amount_field(**kwargs) -> serializers.DecimalField:
 def query_params(request) -> dict[str, str]:
     """The query string in snake_case, one value per name; blank values count as absent."""
     return underscoreize({name: value for name, value in request.query_params.items() if value != ""})
+
+
+class AddressSerializer(StrictSerializer):
+    """A postal address, in and out: every field checked by the rules of ``ecommerce.addresses``."""
+
+    name = serializers.CharField(max_length=addresses.NAME_MAX_LENGTH, validators=[addresses.validate_printable])
+    # Named with the underscore the camelCase parser puts before a digit: "line1" on the wire.
+    line_1 = serializers.CharField(
+        source="line1", max_length=addresses.LINE_MAX_LENGTH, validators=[addresses.validate_printable]
+    )
+    line_2 = serializers.CharField(
+        source="line2",
+        max_length=addresses.LINE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[addresses.validate_printable],
+    )
+    city = serializers.CharField(max_length=addresses.CITY_MAX_LENGTH, validators=[addresses.validate_printable])
+    postal_code = serializers.CharField(
+        max_length=addresses.POSTAL_CODE_MAX_LENGTH, validators=[addresses.validate_postal_code]
+    )
+    country = serializers.CharField(
+        max_length=2,
+        validators=[addresses.validate_country],
+        help_text="ISO 3166-1 alpha-2 code, e.g. `FR` (any letter case in, capitals out).",
+    )
+    phone = serializers.CharField(
+        max_length=addresses.PHONE_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[addresses.validate_phone],
+    )
+
+    def to_internal_value(self, data) -> addresses.PostalAddress:
+        return addresses.PostalAddress.build(**super().to_internal_value(data))

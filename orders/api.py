@@ -7,14 +7,23 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.services import AddressNotFound
 from ecommerce.api import error_responses, staff_permission_responses
 from ecommerce.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotencyKeyReused, RequestInProgress, idempotent
 from ecommerce.money import AmountTooLarge
 from ecommerce.permissions import HasRequiredPermissions, IsStaff
-from ecommerce.serializers import StrictSerializer, amount_field, query_params
+from ecommerce.serializers import AddressSerializer, StrictSerializer, amount_field, query_params
 from inventory.services import InsufficientStock
 from orders import selectors, services
-from orders.errors import CartEmpty, InvalidTransition, OrderNotFound
+from orders.errors import (
+    AmbiguousAddress,
+    CartEmpty,
+    InvalidTransition,
+    OrderNotFound,
+    ShippingAddressRequired,
+    ShippingMethodRequired,
+    ShippingMethodUnavailable,
+)
 from orders.models import Order, StatusChange
 
 VIEW_ORDERS = "orders.view_order"  # staff with it see everyone's orders
@@ -52,6 +61,11 @@ def reason_field() -> serializers.CharField:
     )
 
 
+class ShippingChoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="null once staff deleted the method.")
+    name = serializers.CharField(help_text="As the method was called at checkout.")
+
+
 class OrderSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     user_id = serializers.IntegerField()
@@ -65,13 +79,25 @@ class OrderSerializer(serializers.Serializer):
     paid_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(help_text="A pending order holds its stock until then.")
     timeline = TimelineEntrySerializer(many=True, help_text="Every status the order entered, oldest first.")
+    shipping = amount_field(help_text="The shipping price; `total` = `subtotal` + `shipping`.")
+    shipping_method = ShippingChoiceSerializer(allow_null=True, help_text="null: placed without delivery.")
+    shipping_address = AddressSerializer(allow_null=True, help_text="A copy made at checkout; null: no delivery.")
+
+
+MAX_ID = 2**63 - 1
 
 
 class CheckoutView(APIView):
     permission_classes = [IsAuthenticated]
 
     class InputSerializer(StrictSerializer):
-        pass
+        shipping_address = AddressSerializer(required=False, help_text="Where to deliver (or `addressId`).")
+        address_id = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_ID, help_text="A saved address of `/auth/me/addresses`."
+        )
+        shipping_method_id = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_ID, help_text="One of `GET /order/shipping-methods`."
+        )
 
     @extend_schema(
         operation_id="order_checkout",
@@ -80,16 +106,56 @@ class CheckoutView(APIView):
         responses={
             201: OrderSerializer,
             200: OrderSerializer,
-            **error_responses(CartEmpty, InsufficientStock, AmountTooLarge, RequestInProgress, IdempotencyKeyReused),
+            **error_responses(
+                ShippingMethodRequired,
+                ShippingAddressRequired,
+                AmbiguousAddress,
+                ShippingMethodUnavailable,
+                AddressNotFound,
+                CartEmpty,
+                InsufficientStock,
+                AmountTooLarge,
+                RequestInProgress,
+                IdempotencyKeyReused,
+            ),
         },
         description="Prices the cart, reserves every line's stock (all or nothing), creates a pending order "
-        "and empties the cart, in one transaction. 409 `insufficient_stock` names the products in `productIds`.",
+        "and empties the cart, in one transaction. 409 `insufficient_stock` names the products in `productIds`.\n\n"
+        "Delivery: give `shippingMethodId` and either `shippingAddress` or a saved `addressId`; the method's "
+        "price for the subtotal is copied into `shipping` and `total` = `subtotal` + `shipping`. An empty body "
+        "`{}` still places an order without delivery (no address, no shipping charged), as the original API "
+        "did; the shop's own pages always ask for an address. Address fields are checked as in "
+        "`/auth/me/addresses` (400 `attr` e.g. `shippingAddress.country`, code `invalid_country`).",
     )
     @idempotent("checkout")
     def post(self, request):
-        self.InputSerializer(data=request.data).is_valid(raise_exception=True)
-        order = services.checkout(user_id=request.user.id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        order = services.checkout(user_id=request.user.id, **data.validated_data)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class ShippingMethodListView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        description = serializers.CharField()
+        price = amount_field(help_text="What this method costs for the caller's cart as it stands.")
+        flat_price = amount_field(help_text="The method's price when not free.")
+        free_over = amount_field(allow_null=True, help_text="Free for a subtotal of at least this; null: never.")
+        currency = serializers.CharField()
+
+    @extend_schema(
+        operation_id="order_shipping_methods",
+        responses={200: OutputSerializer(many=True)},
+        description="The shipping methods on offer, priced for the caller's cart (free over a threshold where the "
+        "method has one). Not paginated: a shop offers a handful.",
+    )
+    def get(self, request):
+        options = services.list_shipping_options_for_cart(user_id=request.user.id)
+        return Response(self.OutputSerializer(options, many=True).data)
 
 
 class OrderListView(GenericAPIView):

@@ -38,3 +38,23 @@ class RefundProviderUnavailable(DomainError):
     status = 503
     code = "payment_provider_unavailable"
     default_message = "The payment provider is unavailable. Please try again later."
+
+
+class ShippingMethodRequired(DomainError):
+    code = "shipping_method_required"
+    default_message = "Choose a shipping method for the delivery address."
+
+
+class ShippingAddressRequired(DomainError):
+    code = "shipping_address_required"
+    default_message = "Give a delivery address (shippingAddress or addressId) with the shipping method."
+
+
+class AmbiguousAddress(DomainError):
+    code = "ambiguous_address"
+    default_message = "Give either shippingAddress or addressId, not both."
+
+
+class ShippingMethodUnavailable(DomainError):
+    code = "shipping_method_unavailable"
+    default_message = "This shipping method is not offered."

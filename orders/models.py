@@ -1,5 +1,46 @@
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+
+MAX_SHIPPING_PRICE = Decimal("99999.99")
+
+
+class ShippingMethod(models.Model):
+    """A way to ship an order, at a flat price, free for orders of at least ``free_over`` (if set). Staff edit these."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=200, blank=True, help_text="E.g. the delivery time.")
+    price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_SHIPPING_PRICE)],
+    )
+    free_over = models.DecimalField(
+        "free from subtotal",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Orders whose subtotal is at least this ship free; empty: never free.",
+    )
+    is_active = models.BooleanField(default=True, help_text="Only active methods are offered at checkout.")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Methods are listed by this, then by name.")
+
+    class Meta:
+        ordering = ["position", "name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="shipping_method_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(free_over__isnull=True) | Q(free_over__gte=0), name="shipping_method_threshold_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
 
 from ecommerce.money import MoneyField
 
@@ -31,12 +72,22 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(help_text="A pending order holds its stock until then.")
     cancelled_by = models.CharField(max_length=16, choices=CancelledBy.choices, blank=True)
+    shipping = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    shipping_method = models.ForeignKey(
+        ShippingMethod, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    shipping_method_name = models.CharField(max_length=100, blank=True, help_text="As it was called at checkout.")
+    shipping_address = models.JSONField(
+        null=True, blank=True, help_text="A copy of the delivery address given at checkout; none: no delivery."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "expires_at"], name="order_status_expiry_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0) & Q(subtotal__gte=0), name="order_totals_not_negative"),
+            models.CheckConstraint(condition=Q(shipping__gte=0), name="order_shipping_not_negative"),
+            models.CheckConstraint(condition=Q(total=F("subtotal") + F("shipping")), name="order_total_adds_up"),
             models.CheckConstraint(
                 condition=~Q(status__in=["paid", "shipped", "delivered"]) | Q(paid_at__isnull=False),
                 name="order_paid_has_paid_at",

@@ -15,21 +15,27 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from accounts import services as accounts
 from cart import services as cart
 from catalog import services as catalog
+from ecommerce.addresses import PostalAddress
 from ecommerce.money import MAX_AMOUNT, AmountTooLarge, quantize
 from inventory import services as inventory
 from inventory.services import InsufficientStock, StockLine
 from orders.errors import (
     AlreadyPaid,
+    AmbiguousAddress,
     CartEmpty,
     InvalidTransition,
     NoPaymentToRefund,
     OrderNotFound,
     OrderNotPayable,
     RefundProviderUnavailable,
+    ShippingAddressRequired,
+    ShippingMethodRequired,
+    ShippingMethodUnavailable,
 )
-from orders.models import Order, OrderLine, StatusChange
+from orders.models import Order, OrderLine, ShippingMethod, StatusChange
 from orders.selectors import orders_for
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "REFUND_ERRORS",
     "Actor",
     "AlreadyPaid",
+    "AmbiguousAddress",
     "CartEmpty",
     "InvalidTransition",
     "NoPaymentToRefund",
@@ -49,6 +56,11 @@ __all__ = [
     "RefundUnavailable",
     "Refunder",
     "SalesSummary",
+    "ShippingAddressRequired",
+    "ShippingChoice",
+    "ShippingMethodRequired",
+    "ShippingMethodUnavailable",
+    "ShippingOption",
     "TimelineEntry",
     "cancel_order",
     "change_order_status",
@@ -57,6 +69,8 @@ __all__ = [
     "get_order",
     "get_payable_order",
     "list_orders",
+    "list_shipping_options",
+    "list_shipping_options_for_cart",
     "mark_order_paid",
     "mark_order_refunded",
     "provide_refunder",
@@ -116,6 +130,14 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class ShippingChoice:
+    """The shipping method an order was placed with, as it was called then (``id`` None once it is deleted)."""
+
+    id: int | None
+    name: str
+
+
+@dataclass(frozen=True)
 class OrderInfo:
     id: int
     user_id: int
@@ -129,6 +151,9 @@ class OrderInfo:
     paid_at: datetime | None
     expires_at: datetime
     timeline: list[TimelineEntry]
+    shipping: Decimal
+    shipping_method: ShippingChoice | None
+    shipping_address: PostalAddress | None
 
 
 def _entry(change: StatusChange) -> TimelineEntry:
@@ -160,6 +185,11 @@ def to_info(order: Order, lines: list[OrderLine] | None = None, changes: list[St
         paid_at=order.paid_at,
         expires_at=order.expires_at,
         timeline=[_entry(change) for change in (order.status_changes.all() if changes is None else changes)],
+        shipping=order.shipping,
+        shipping_method=ShippingChoice(order.shipping_method_id, order.shipping_method_name)
+        if order.shipping_method_name
+        else None,
+        shipping_address=PostalAddress(**order.shipping_address) if order.shipping_address else None,
     )
 
 
@@ -188,13 +218,90 @@ def _load(order_id: int, *, user_id: int | None = None, lock: bool = False) -> O
     return order
 
 
+# --- Shipping -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShippingOption:
+    """A shipping method on offer, with its price for one order's subtotal."""
+
+    id: int
+    name: str
+    description: str
+    price: Decimal
+    flat_price: Decimal
+    free_over: Decimal | None
+    currency: str
+
+
+def _shipping_price(method: ShippingMethod, subtotal: Decimal) -> Decimal:
+    if method.free_over is not None and subtotal >= method.free_over:
+        return Decimal("0.00")
+    return quantize(method.price)
+
+
+def list_shipping_options(*, subtotal: Decimal) -> list[ShippingOption]:
+    """The active shipping methods, in their staff-set order, priced for an order of ``subtotal``; one query."""
+    return [
+        ShippingOption(
+            id=method.id,
+            name=method.name,
+            description=method.description,
+            price=_shipping_price(method, subtotal),
+            flat_price=quantize(method.price),
+            free_over=method.free_over,
+            currency=settings.STORE_CURRENCY,
+        )
+        for method in ShippingMethod.objects.filter(is_active=True)
+    ]
+
+
+def list_shipping_options_for_cart(*, user_id: int) -> list[ShippingOption]:
+    """The active shipping methods, priced for the user's cart as it stands."""
+    return list_shipping_options(subtotal=cart.get_cart(user_id=user_id).subtotal)
+
+
+def _delivery(
+    user_id: int, address: PostalAddress | None, address_id: int | None, shipping_method_id: int | None
+) -> tuple[PostalAddress, ShippingMethod] | None:
+    """Where and how an order ships, checked; None for an order placed without delivery (original API clients).
+
+    Raises AmbiguousAddress, ShippingAddressRequired, ShippingMethodRequired, ShippingMethodUnavailable,
+    or accounts' AddressNotFound.
+    """
+    if address is not None and address_id is not None:
+        raise AmbiguousAddress(attr="address_id")
+    if address is None and address_id is None and shipping_method_id is None:
+        return None
+    if shipping_method_id is None:
+        raise ShippingMethodRequired(attr="shipping_method_id")
+    if address is None and address_id is None:
+        raise ShippingAddressRequired(attr="shipping_address")
+    if address is None:
+        address = accounts.get_address(user_id=user_id, address_id=address_id).address
+    method = ShippingMethod.objects.filter(pk=shipping_method_id, is_active=True).first()
+    if method is None:
+        raise ShippingMethodUnavailable(attr="shipping_method_id")
+    return address, method
+
+
 @transaction.atomic
-def checkout(*, user_id: int) -> OrderInfo:
+def checkout(
+    *,
+    user_id: int,
+    shipping_address: PostalAddress | None = None,
+    address_id: int | None = None,
+    shipping_method_id: int | None = None,
+) -> OrderInfo:
     """Turn the user's cart into a pending order holding its stock, and empty the cart.
 
-    All or nothing. Raises CartEmpty, InsufficientStock naming the products short of stock, or
-    AmountTooLarge when a line or the total would exceed MAX_AMOUNT.
+    The order ships to ``shipping_address`` (or the saved address ``address_id``) by ``shipping_method_id``,
+    whose price for the subtotal is added to the total; with none of the three, it is placed without delivery
+    (no shipping charged), as clients of the original API did. All or nothing. Raises CartEmpty, or
+    InsufficientStock naming the products short of stock, AmountTooLarge when a line or
+    the total would exceed MAX_AMOUNT, or an error of ``_delivery``.
     """
+    delivery = _delivery(user_id, shipping_address, address_id, shipping_method_id)
     entries = cart.take_cart_lines(user_id=user_id)
     if not entries:
         raise CartEmpty()
@@ -215,11 +322,25 @@ def checkout(*, user_id: int) -> OrderInfo:
         for entry in entries
     ]
     subtotal = quantize(sum((line.line_total for line in lines), Decimal("0")))
-    if subtotal > MAX_AMOUNT:  # and so is every line total
+    shipping = {}
+    if delivery is not None:
+        address, method = delivery
+        shipping = {
+            "shipping": _shipping_price(method, subtotal),
+            "shipping_method": method,
+            "shipping_method_name": method.name,
+            "shipping_address": address.as_dict(),
+        }
+    if subtotal + shipping.get("shipping", Decimal("0")) > MAX_AMOUNT:  # and so is every line total
         raise AmountTooLarge(f"An order line and the order total may be at most {MAX_AMOUNT}.")
     expires_at = timezone.now() + timedelta(minutes=settings.RESERVATION_TTL_MINUTES)
     order = Order.objects.create(
-        user_id=user_id, subtotal=subtotal, total=subtotal, currency=settings.STORE_CURRENCY, expires_at=expires_at
+        user_id=user_id,
+        subtotal=subtotal,
+        total=subtotal + shipping.get("shipping", Decimal("0.00")),
+        currency=settings.STORE_CURRENCY,
+        expires_at=expires_at,
+        **shipping,
     )
     for line in lines:
         line.order = order

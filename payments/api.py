@@ -17,7 +17,7 @@ from ecommerce.idempotency import (
     RequestInProgress,
     idempotent,
 )
-from ecommerce.serializers import StrictSerializer, amount_field, query_params
+from ecommerce.serializers import AddressSerializer, StrictSerializer, amount_field, query_params
 from orders import services as orders
 from payments import selectors, services
 from payments.errors import (
@@ -66,6 +66,11 @@ class PaidOrderTimelineEntrySerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class PaidOrderShippingChoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+
+
 class PaidOrderSerializer(serializers.Serializer):
     """The order, field for field as ``GET /order/{id}`` shows it (a test holds the two together)."""
 
@@ -81,6 +86,9 @@ class PaidOrderSerializer(serializers.Serializer):
     paid_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField()
     timeline = PaidOrderTimelineEntrySerializer(many=True)
+    shipping = amount_field()
+    shipping_method = PaidOrderShippingChoiceSerializer(allow_null=True)
+    shipping_address = AddressSerializer(allow_null=True)
 
 
 class PaymentsView(GenericAPIView):

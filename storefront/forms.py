@@ -3,6 +3,8 @@
 from django import forms
 from django.contrib.auth import password_validation
 
+from ecommerce import addresses
+
 # The sort orders a shopper can pick, as catalog.services.find_products spells them.
 SORT_CHOICES = [
     ("", "Featured"),
@@ -72,3 +74,79 @@ class StripeCardForm(forms.Form):
     """The card, as the PaymentMethod id that Stripe Elements made of it in the browser."""
 
     token = forms.RegexField(regex=r"^pm_[A-Za-z0-9_]{1,250}$", max_length=255)
+
+
+class AddressForm(forms.Form):
+    """A delivery address typed in at checkout, under the rules of ``ecommerce.addresses``."""
+
+    name = forms.CharField(
+        label="Full name",
+        max_length=addresses.NAME_MAX_LENGTH,
+        validators=[addresses.validate_printable],
+        widget=forms.TextInput(attrs={"autocomplete": "shipping name"}),
+    )
+    line1 = forms.CharField(
+        label="Address line 1",
+        max_length=addresses.LINE_MAX_LENGTH,
+        validators=[addresses.validate_printable],
+        widget=forms.TextInput(attrs={"autocomplete": "shipping address-line1"}),
+    )
+    line2 = forms.CharField(
+        label="Address line 2 (optional)",
+        max_length=addresses.LINE_MAX_LENGTH,
+        required=False,
+        validators=[addresses.validate_printable],
+        widget=forms.TextInput(attrs={"autocomplete": "shipping address-line2"}),
+    )
+    city = forms.CharField(
+        max_length=addresses.CITY_MAX_LENGTH,
+        validators=[addresses.validate_printable],
+        widget=forms.TextInput(attrs={"autocomplete": "shipping address-level2"}),
+    )
+    postal_code = forms.CharField(
+        label="Postal code",
+        max_length=addresses.POSTAL_CODE_MAX_LENGTH,
+        validators=[addresses.validate_postal_code],
+        widget=forms.TextInput(attrs={"autocomplete": "shipping postal-code"}),
+    )
+    country = forms.ChoiceField(
+        choices=[("", "Choose a country"), *addresses.COUNTRY_CHOICES],
+        widget=forms.Select(attrs={"autocomplete": "shipping country"}),
+    )
+    phone = forms.CharField(
+        label="Phone (optional)",
+        max_length=addresses.PHONE_MAX_LENGTH,
+        required=False,
+        validators=[addresses.validate_phone],
+        widget=forms.TextInput(attrs={"autocomplete": "shipping tel", "type": "tel"}),
+    )
+
+    def address(self) -> addresses.PostalAddress:
+        return addresses.PostalAddress.build(**self.cleaned_data)
+
+
+NEW_ADDRESS = "new"
+
+
+class DeliveryForm(forms.Form):
+    """Which address (a saved one, or the new one typed in) and which shipping method an order ships with."""
+
+    address_choice = forms.ChoiceField(label="Deliver to", widget=forms.RadioSelect)
+    shipping_method = forms.TypedChoiceField(label="Shipping", coerce=int, widget=forms.RadioSelect)
+    save_address = forms.BooleanField(label="Save this address in my address book", required=False)
+
+    def __init__(self, *args, saved_addresses, shipping_options, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["address_choice"].choices = [
+            *((str(saved.id), str(saved.id)) for saved in saved_addresses),
+            (NEW_ADDRESS, "A new address"),
+        ]
+        self.fields["address_choice"].initial = str(saved_addresses[0].id) if saved_addresses else NEW_ADDRESS
+        self.fields["shipping_method"].choices = [(option.id, option.name) for option in shipping_options]
+        if shipping_options:
+            self.fields["shipping_method"].initial = shipping_options[0].id
+
+    @property
+    def saved_address_id(self) -> int | None:
+        choice = self.cleaned_data["address_choice"]
+        return None if choice == NEW_ADDRESS else int(choice)

@@ -20,8 +20,11 @@ from ecommerce.errors import DomainError, NotFound
 from orders import services as orders
 from payments import services as payments
 from storefront.forms import (
+    NEW_ADDRESS,
     SORT_CHOICES,
+    AddressForm,
     AddToCartForm,
+    DeliveryForm,
     LoginForm,
     ProductSearchForm,
     QuantityForm,
@@ -149,32 +152,73 @@ def cart_remove(request, product_id: int):
 # --- Checkout, orders and payment ------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
-@shopper_required
-@shop_page
-def checkout(request):
-    if request.method == "GET":
-        view = cart.get_cart(user_id=request.user.id)
-        if not view.items:
-            messages.info(request, "Your cart is empty.")
-            return redirect("storefront:cart")
-        return render(
-            request,
-            "storefront/checkout.html",
-            {"cart": view, "reservation_minutes": settings.RESERVATION_TTL_MINUTES},
-        )
+def _place_order(request, delivery: DeliveryForm, address_form: AddressForm) -> HttpResponse | None:
+    """Check out with the chosen address and shipping method; a redirect, or None when a form shows an error."""
+    address_id = delivery.saved_address_id
+    address = None if address_id is not None else address_form.address()
     try:
-        order = orders.checkout(user_id=request.user.id)
+        order = orders.checkout(
+            user_id=request.user.id,
+            shipping_address=address,
+            address_id=address_id,
+            shipping_method_id=delivery.cleaned_data["shipping_method"],
+        )
     except orders.CartEmpty:
         messages.info(request, "Your cart is empty: nothing to check out.")
         return redirect("storefront:cart")
+    except accounts.AddressNotFound:
+        delivery.add_error("address_choice", "This address is no longer in your address book.")
+        return None
+    except orders.ShippingMethodUnavailable as error:
+        delivery.add_error("shipping_method", error.message)
+        return None
     except DomainError as error:  # insufficient stock: the cart is unchanged, so it can name the products
         product_ids = error.extra.get("product_ids", [])
         names = f" ({_product_names(request.user.id, product_ids)})" if product_ids else ""
         messages.error(request, f"{error.message.removesuffix('.')}{names}. Please change your cart.")
         return redirect("storefront:cart")
+    if address is not None and delivery.cleaned_data["save_address"]:
+        try:
+            accounts.add_address(user_id=request.user.id, address=address)
+        except accounts.AddressBookFull as error:
+            messages.warning(request, error.message)
     messages.success(request, f"Order #{order.id} is placed and its items are reserved for you.")
     return redirect("storefront:order-pay", order_id=order.id)
+
+
+@require_http_methods(["GET", "POST"])
+@shopper_required
+@shop_page
+def checkout(request):
+    view = cart.get_cart(user_id=request.user.id)
+    if not view.items:
+        message = "Your cart is empty: nothing to check out." if request.method == "POST" else "Your cart is empty."
+        messages.info(request, message)
+        return redirect("storefront:cart")
+    saved = accounts.list_addresses(user_id=request.user.id)
+    options = orders.list_shipping_options(subtotal=view.subtotal)
+    data = request.POST if request.method == "POST" else None
+    delivery = DeliveryForm(data, saved_addresses=saved, shipping_options=options)
+    address_form = AddressForm(data)
+    address_given = request.method == "POST" and delivery.is_valid()
+    if address_given and (delivery.saved_address_id is not None or address_form.is_valid()):
+        placed = _place_order(request, delivery, address_form)
+        if placed is not None:
+            return placed
+    return render(
+        request,
+        "storefront/checkout.html",
+        {
+            "cart": view,
+            "reservation_minutes": settings.RESERVATION_TTL_MINUTES,
+            "delivery": delivery,
+            "address_form": address_form,
+            "saved_addresses": saved,
+            "shipping_options": options,
+            "new_address": NEW_ADDRESS,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @require_GET

@@ -24,7 +24,7 @@ def screenshot(page: Page, artifacts, name: str) -> None:
     """Save a full-page screenshot as a test artefact; with UPDATE_SCREENSHOTS=1, also as the README's copy."""
     path = artifacts / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1" and name in {"product-list", "cart"}:
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1" and name in {"product-list", "cart", "checkout", "paid-order"}:
         README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, README_SCREENSHOTS / path.name)
 
@@ -81,6 +81,18 @@ def test_a_shopper_registers_searches_fills_the_cart_is_declined_then_pays(page:
     page.get_by_role("button", name="Update quantity of Water Bottle").click()
     expect(page.locator("#cart-subtotal")).to_have_text("$209.98")
     page.get_by_role("link", name="Proceed to checkout").click()
+
+    # The delivery step: an address, and a shipping method (Standard is free over $50.00).
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_role("alert")).to_have_text("Please check the delivery details below.")
+    page.get_by_label("Full name").fill("Bea Browser")
+    page.get_by_label("Address line 1").fill("1 Rue de Rivoli")
+    page.get_by_label("City").fill("Paris")
+    page.get_by_label("Postal code").fill("75001")
+    page.get_by_label("Country").select_option("FR")
+    page.get_by_label("Save this address in my address book").check()
+    page.get_by_label(re.compile(r"^Standard .*: free$")).check()
+    screenshot(page, artifacts, "checkout")
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("heading", name=re.compile(r"Pay for order #\d+"))).to_be_visible()
     expect(page.get_by_text("Your items are reserved until")).to_be_visible()
@@ -98,6 +110,10 @@ def test_a_shopper_registers_searches_fills_the_cart_is_declined_then_pays(page:
     expect(page).to_have_url(order_url)
     expect(page.get_by_text(re.compile(r"Thank you! Order #\d+ is paid\."))).to_be_visible()
     expect(page.locator("#order-status")).to_have_text("Paid")
+    expect(page.locator("#delivery-address")).to_contain_text("75001 Paris")
+    expect(page.locator("#order-shipping")).to_have_text("free")
+    expect(page.locator("#order-timeline li")).to_have_count(2)
+    expect(page.locator("#order-timeline li").last).to_contain_text("Paid, by the payment provider")
     screenshot(page, artifacts, "paid-order")
 
     page.get_by_role("link", name="Orders", exact=True).click()

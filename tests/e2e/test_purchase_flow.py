@@ -88,13 +88,23 @@ def test_the_whole_purchase_flow(e2e_server):
     ann.ok("POST", "/cart", {"productId": mug["id"], "quantity": 2})
     cart = ann.ok("POST", "/cart", {"productId": tea["id"], "quantity": 1})
     assert cart["subtotal"] == "28.00"
-    ann_order = ann.ok("POST", "/order/checkout", {}, 201, **{"Idempotency-Key": f"ann-{tag}"})
-    assert ann_order["total"] == "28.00" and ann_order["status"] == "pending"
+    # ...delivered to a saved address by Express (Bob's orders below use the original `{}` body: no delivery)
+    address = {"name": "Ann Ås", "line1": "1 Kungsgatan", "city": "Göteborg", "postalCode": "411 19", "country": "se"}
+    bad = ann.call("POST", "/auth/me/addresses", {**address, "country": "XX"})
+    assert bad.status_code == 400 and error_code(bad) == "invalid_country"
+    home = ann.ok("POST", "/auth/me/addresses", address, 201)
+    assert home["country"] == "SE"
+    methods = {m["name"]: m for m in ann.ok("GET", "/order/shipping-methods")}
+    assert (methods["Standard"]["price"], methods["Express"]["price"]) == ("4.99", "14.99")
+    delivery = {"addressId": home["id"], "shippingMethodId": methods["Express"]["id"]}
+    ann_order = ann.ok("POST", "/order/checkout", delivery, 201, **{"Idempotency-Key": f"ann-{tag}"})
+    assert (ann_order["subtotal"], ann_order["shipping"], ann_order["total"]) == ("28.00", "14.99", "42.99")
+    assert ann_order["status"] == "pending" and ann_order["shippingAddress"]["city"] == "Göteborg"
     declined = ann.call("POST", "/payment", {"orderId": ann_order["id"], "token": "tok_chargeDeclined"})
     assert declined.status_code == 402 and error_code(declined) == "card_declined"
     assert ann.ok("GET", f"/order/{ann_order['id']}")["status"] == "pending"
     paid = ann.ok("POST", "/payment", {"orderId": ann_order["id"], "token": "tok_visa"}, 201)
-    assert paid["payment"]["status"] == "succeeded" and paid["payment"]["amount"] == "28.00"
+    assert paid["payment"]["status"] == "succeeded" and paid["payment"]["amount"] == "42.99"
     assert paid["order"]["status"] == "paid" and paid["order"]["paidAt"]
     twice = ann.call("POST", "/payment", {"orderId": ann_order["id"], "token": "tok_visa"})
     assert twice.status_code == 409 and error_code(twice) == "already_paid"

@@ -25,8 +25,24 @@ def add(client: Client, product, quantity: int = 1, next_url: str = "/shop/"):
     return client.post("/shop/cart/add/", {"product_id": product.id, "quantity": quantity, "next": next_url})
 
 
-def place_order(client: Client) -> int:
-    response = client.post("/shop/checkout/")
+def delivery(**changes) -> dict:
+    """The checkout form filled in: a new address, shipped by the first method on offer."""
+    from orders.models import ShippingMethod
+
+    return {
+        "address_choice": "new",
+        "name": "Sam Shopper",
+        "line1": "1 Main Street",
+        "city": "Springfield",
+        "postal_code": "12345",
+        "country": "US",
+        "shipping_method": ShippingMethod.objects.filter(is_active=True).first().id,
+        **changes,
+    }
+
+
+def place_order(client: Client, **changes) -> int:
+    response = client.post("/shop/checkout/", delivery(**changes))
     assert response.status_code == 302, html(response)
     return int(re.fullmatch(r"/shop/orders/(\d+)/pay/", response.url).group(1))
 
@@ -208,7 +224,7 @@ def test_checkout_creates_the_order_and_shows_the_reservation_deadline(shop):
 
     order_id = place_order(shop)
     order = orders.get_order(order_id=order_id, user_id=shopper_id(shop))
-    assert order.status == "pending" and str(order.total) == "39.98"
+    assert order.status == "pending" and str(order.total) == "44.97"  # 39.98 and Standard shipping 4.99
     page = html(shop.get(f"/shop/orders/{order_id}/pay/"))
     assert f"Order #{order_id} is placed" in page
     assert f'<time datetime="{order.expires_at.isoformat()}" id="expires-at">' in page
@@ -226,7 +242,7 @@ def test_checkout_short_of_stock_names_the_product_and_keeps_the_cart(shop):
     add(shop, mug, 3)
     catalog.update_product(product_id=mug.id, stock=1)
 
-    response = shop.post("/shop/checkout/", follow=True)
+    response = shop.post("/shop/checkout/", delivery(), follow=True)
 
     assert "Not enough stock for some products (Blue Mug). Please change your cart." in html(response)
     assert "Only 1 available" in html(response)
