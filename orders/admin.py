@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from accounts import services as accounts
 from ecommerce.errors import DomainError
 from orders import services
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, ShippingMethod
 
 CHANGE_ORDERS = "orders.change_order"
 Status = Order.Status
@@ -222,3 +222,12 @@ class OrderAdmin(admin.ModelAdmin):
             "order_url": order_url,
         }
         return TemplateResponse(request, "admin/orders/order/confirm_transition.html", context)
+
+
+@admin.register(ShippingMethod)
+class ShippingMethodAdmin(admin.ModelAdmin):
+    """Staff set the shipping prices; orders keep the price and name they were placed with."""
+
+    list_display = ["name", "description", "price", "free_over", "is_active", "position"]
+    list_editable = ["price", "free_over", "is_active", "position"]
+    list_filter = ["is_active"]

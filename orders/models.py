@@ -4,6 +4,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from ecommerce.money import MoneyField
+
 MAX_SHIPPING_PRICE = Decimal("99999.99")
 
 
@@ -12,12 +14,12 @@ class ShippingMethod(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     description = models.CharField(max_length=200, blank=True, help_text="E.g. the delivery time.")
-    price = models.DecimalField(
+    price = MoneyField(
         max_digits=12,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_SHIPPING_PRICE)],
     )
-    free_over = models.DecimalField(
+    free_over = MoneyField(
         "free from subtotal",
         max_digits=12,
         decimal_places=2,
@@ -40,9 +42,6 @@ class ShippingMethod(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-from ecommerce.money import MoneyField
 
 
 class OrderStatus(models.TextChoices):
@@ -72,7 +71,7 @@ class Order(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(help_text="A pending order holds its stock until then.")
     cancelled_by = models.CharField(max_length=16, choices=CancelledBy.choices, blank=True)
-    shipping = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    shipping = MoneyField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     shipping_method = models.ForeignKey(
         ShippingMethod, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -52,3 +52,29 @@ def test_cancel_action_releases_stock(admin_client_for_staff, pending_order, pro
 def test_order_detail_page_shows_lines(admin_client_for_staff, pending_order):
     html = admin_client_for_staff.get(f"/admin/orders/order/{pending_order.id}/change/").content.decode()
     assert "Blue Mug" in html
+
+
+def test_staff_edit_shipping_prices_in_the_admin_and_checkout_uses_them(admin_client_for_staff, customer_client):
+    from orders.models import ShippingMethod
+
+    standard = ShippingMethod.objects.get(name="Standard")
+    assert admin_client_for_staff.get("/admin/orders/shippingmethod/").status_code == 200
+    response = admin_client_for_staff.post(
+        f"/admin/orders/shippingmethod/{standard.id}/change/",
+        {
+            "name": "Standard",
+            "description": "2 days",
+            "price": "6.50",
+            "free_over": "",
+            "is_active": "on",
+            "position": 1,
+        },
+    )
+    assert response.status_code == 302
+    prices = {m["name"]: m["price"] for m in customer_client.get("/order/shipping-methods").json()}
+    assert prices["Standard"] == "6.50"
+    refused = admin_client_for_staff.post(
+        f"/admin/orders/shippingmethod/{standard.id}/change/",
+        {"name": "Standard", "price": "-1", "is_active": "on", "position": 1},
+    )
+    assert refused.status_code == 200 and "greater than or equal to 0" in refused.content.decode()
