@@ -7,6 +7,7 @@ from django.db.models import F, Q
 from ecommerce.money import MoneyField
 
 MAX_SHIPPING_PRICE = Decimal("99999.99")
+HALF_CENT = Decimal("0.005")
 
 
 class ShippingMethod(models.Model):
@@ -86,7 +87,12 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0) & Q(subtotal__gte=0), name="order_totals_not_negative"),
             models.CheckConstraint(condition=Q(shipping__gte=0), name="order_shipping_not_negative"),
-            models.CheckConstraint(condition=Q(total=F("subtotal") + F("shipping")), name="order_total_adds_up"),
+            # Within half a cent: SQLite adds decimals as floating point (PostgreSQL is exact).
+            models.CheckConstraint(
+                condition=Q(total__gte=F("subtotal") + F("shipping") - HALF_CENT)
+                & Q(total__lte=F("subtotal") + F("shipping") + HALF_CENT),
+                name="order_total_adds_up",
+            ),
             models.CheckConstraint(
                 condition=~Q(status__in=["paid", "shipped", "delivered"]) | Q(paid_at__isnull=False),
                 name="order_paid_has_paid_at",

@@ -71,8 +71,14 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(condition=models.Q(('shipping__gte', 0)), name='order_shipping_not_negative'),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('total', django.db.models.expressions.CombinedExpression(models.F('subtotal'), '+', models.F('shipping')))), name='order_total_adds_up'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("total__gte", models.F("subtotal") + models.F("shipping") - Decimal("0.005")),
+                    ("total__lte", models.F("subtotal") + models.F("shipping") + Decimal("0.005")),
+                ),
+                name="order_total_adds_up",
+            ),
         ),
         migrations.RunPython(offer_standard_and_express, migrations.RunPython.noop),
     ]
