@@ -1,6 +1,6 @@
 """/auth endpoints: thin views over accounts.services."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -17,9 +17,22 @@ from accounts.errors import (
     LoginLocked,
     WeakPassword,
 )
-from ecommerce.api import RETRY_AFTER_HEADER, error_responses
+from ecommerce.api import ErrorCode, error_responses
 from ecommerce.serializers import AddressSerializer
 from ecommerce.throttling import FailOpenScopedRateThrottle
+
+# What Django's password validators answer, each with its own code (WeakPassword's code if one has none).
+PASSWORD_ERRORS = [
+    ErrorCode(400, code)
+    for code in (
+        "password_too_similar",
+        "password_too_short",
+        "password_too_common",
+        "password_entirely_numeric",
+        WeakPassword.code,
+    )
+]
+DEMO_CUSTOMER = {"email": "ada@example.com", "password": "Analytical-Engine-1843"}
 
 
 class UserSerializer(serializers.Serializer):
@@ -66,9 +79,21 @@ class RegisterView(AuthThrottledView):
 
     @extend_schema(
         operation_id="auth_register",
+        summary="Create a customer account",
         request=InputSerializer,
-        responses={201: AuthResultSerializer, **error_responses(EmailTaken, WeakPassword)},
-        description="Create a customer account. Any staff flag in the body is ignored.",
+        responses={201: AuthResultSerializer, **error_responses(EmailTaken, *PASSWORD_ERRORS)},
+        description="Creates a customer account and signs it in: the answer carries an access token (send it as "
+        "`Authorization: Bearer <access>`) and a refresh token. Emails are unique whatever their letter case. "
+        "The password must be at least 8 characters, not too common, not all digits and not too close to the "
+        "name or email. Staff accounts cannot be created here.",
+        examples=[
+            OpenApiExample(
+                "New customer",
+                value={"name": "Ada Lovelace", **DEMO_CUSTOMER},
+                request_only=True,
+                description="Creates the customer that the sign-in example uses (once: the email is then taken).",
+            )
+        ],
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -84,12 +109,28 @@ class LoginView(AuthThrottledView):
 
     @extend_schema(
         operation_id="auth_login",
+        summary="Sign in",
         request=InputSerializer,
-        responses={200: AuthResultSerializer, **error_responses(InvalidCredentials, LoginLocked, throttled=True)},
-        parameters=[RETRY_AFTER_HEADER],
-        description="Log in. After repeated failed logins to one email address, every login to it is refused "
-        "for a while (429 `login_locked` with `Retry-After`), whoever sends it; clients are also throttled "
-        "(429 `throttled`).",
+        responses={200: AuthResultSerializer, **error_responses(InvalidCredentials, LoginLocked)},
+        description="Exchanges an email and password for an access token (valid 15 minutes) and a refresh token "
+        "(valid 7 days). A wrong email or password gets the same 401, whichever was wrong. After repeated failed "
+        "sign-ins to one email address, every sign-in to it is refused for a while (429 `login_locked`, with "
+        "`Retry-After`), whoever sends it; clients that send too many requests get 429 `throttled`.",
+        examples=[
+            OpenApiExample(
+                "Customer",
+                value=DEMO_CUSTOMER,
+                request_only=True,
+                description="The customer that the register example creates.",
+            ),
+            OpenApiExample(
+                "Demo staff",
+                value={"email": "staff@example.com", "password": "the password `make run` printed"},
+                request_only=True,
+                description="The staff account of a local demo; replace the password with the one printed when "
+                "it was created.",
+            ),
+        ],
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -101,9 +142,19 @@ class LoginView(AuthThrottledView):
 class RefreshView(AuthThrottledView):
     @extend_schema(
         operation_id="auth_refresh",
+        summary="Get a new access token",
         request=RefreshInputSerializer,
         responses={200: TokenPairSerializer, **error_responses(InvalidRefreshToken)},
-        description="Rotate a refresh token: a new pair is returned and the old refresh token is blacklisted.",
+        description="Exchanges a refresh token for a new access token and a new refresh token. The refresh token "
+        "sent can no longer be used.",
+        examples=[
+            OpenApiExample(
+                "Refresh token",
+                value={"refresh": "the refresh token from sign-in"},
+                request_only=True,
+                description="Replace the value with the `refresh` token that sign-in or registration returned.",
+            )
+        ],
     )
     def post(self, request):
         data = RefreshInputSerializer(data=request.data)
@@ -117,11 +168,21 @@ class LogoutView(APIView):
 
     @extend_schema(
         operation_id="auth_logout",
+        summary="Sign out",
         request=RefreshInputSerializer,
         responses={
-            204: OpenApiResponse(description="The refresh token is blacklisted."),
+            204: OpenApiResponse(description="The refresh token can no longer be used."),
             **error_responses(InvalidRefreshToken),
         },
+        description="Revokes your refresh token. The access token stays valid until it expires (15 minutes).",
+        examples=[
+            OpenApiExample(
+                "Refresh token",
+                value={"refresh": "the refresh token from sign-in"},
+                request_only=True,
+                description="Replace the value with your `refresh` token.",
+            )
+        ],
     )
     def post(self, request):
         data = RefreshInputSerializer(data=request.data)
@@ -133,7 +194,12 @@ class LogoutView(APIView):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(operation_id="auth_me", responses={200: UserSerializer})
+    @extend_schema(
+        operation_id="auth_me",
+        summary="Your account",
+        responses={200: UserSerializer},
+        description="The account the access token belongs to.",
+    )
     def get(self, request):
         return Response(UserSerializer(services.get_user(user_id=request.user.id)).data)
 

@@ -1,6 +1,6 @@
 """/cart endpoints: the caller's own cart (there is no way to name another user's)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -40,20 +40,27 @@ class CartView(APIView):
         product_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
         quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
-    @extend_schema(operation_id="cart_retrieve", responses={200: CartSerializer})
+    @extend_schema(
+        operation_id="cart_retrieve",
+        summary="Your cart",
+        responses={200: CartSerializer},
+        description="Your cart at today's prices, with the stock available for each product.",
+    )
     def get(self, request):
         return Response(CartSerializer(services.get_cart(user_id=request.user.id)).data)
 
     @extend_schema(
         operation_id="cart_add",
+        summary="Add a product to your cart",
         request=AddSerializer,
         responses={
             200: CartSerializer,
             **error_responses(NotFound, InsufficientStock, AmountTooLarge, QuantityTooLarge),
         },
-        description="Adds to the quantity already in the cart. Asking for more than is available is 409 "
-        "`insufficient_stock` and leaves the cart unchanged; so does a subtotal above 9999999999.99 "
-        "(409 `amount_too_large`).",
+        description="Adds `quantity` units to those already in your cart (at most 1000 of a product). Asking for "
+        "more than is available is 409 `insufficient_stock` (with `available`), and the cart is unchanged; so "
+        "does a cart worth more than 9999999999.99 (409 `amount_too_large`). An unknown or withdrawn product is 404.",
+        examples=[OpenApiExample("Two units", value={"productId": 1, "quantity": 2}, request_only=True)],
     )
     def post(self, request):
         data = self.AddSerializer(data=request.data)
@@ -61,25 +68,35 @@ class CartView(APIView):
         cart = services.add_to_cart(user_id=request.user.id, **data.validated_data)
         return Response(CartSerializer(cart).data)
 
-    @extend_schema(operation_id="cart_clear", responses={200: CartSerializer})
+    @extend_schema(
+        operation_id="cart_clear",
+        summary="Empty your cart",
+        responses={200: CartSerializer},
+        description="Removes every product from your cart.",
+    )
     def delete(self, request):
         return Response(CartSerializer(services.clear_cart(user_id=request.user.id)).data)
 
 
 class CartLineView(APIView):
     permission_classes = [IsAuthenticated]
+    path_id_name = "productId"
+    path_id_description = "The id of a product in your cart."
 
     class QuantitySerializer(StrictSerializer):
         quantity = serializers.IntegerField(min_value=0, max_value=MAX_LINE_QUANTITY)
 
     @extend_schema(
         operation_id="cart_line_update",
+        summary="Change a quantity in your cart",
         request=QuantitySerializer,
         responses={
             200: CartSerializer,
             **error_responses(NotInCart, InsufficientStock, AmountTooLarge, QuantityTooLarge),
         },
-        description="Sets the quantity of a product in the cart; 0 removes it.",
+        description="Sets how many units of a product in your cart you want; 0 removes it. A product that is "
+        "not in your cart is 404.",
+        examples=[OpenApiExample("Three units", value={"quantity": 3}, request_only=True)],
     )
     def patch(self, request, pk: int):
         data = self.QuantitySerializer(data=request.data)
@@ -87,6 +104,11 @@ class CartLineView(APIView):
         cart = services.set_cart_quantity(user_id=request.user.id, product_id=pk, **data.validated_data)
         return Response(CartSerializer(cart).data)
 
-    @extend_schema(operation_id="cart_line_remove", responses={200: CartSerializer, **error_responses(NotInCart)})
+    @extend_schema(
+        operation_id="cart_line_remove",
+        summary="Remove a product from your cart",
+        responses={200: CartSerializer, **error_responses(NotInCart)},
+        description="A product that is not in your cart is 404.",
+    )
     def delete(self, request, pk: int):
         return Response(CartSerializer(services.remove_from_cart(user_id=request.user.id, product_id=pk)).data)

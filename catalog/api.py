@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.paginator import InvalidPage
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
@@ -17,7 +17,7 @@ from catalog import pages, selectors, services
 from catalog.errors import ProductNotFound, SkuTaken
 from catalog.models import MAX_PRICE, MIN_PRICE
 from catalog.services import MAX_STOCK
-from ecommerce.api import DomainErrorResponseSerializer, error_responses, staff_permission_responses
+from ecommerce.api import error_responses, staff_permission_responses
 from ecommerce.permissions import HasRequiredPermissions, IsStaffOrReadOnly, require_permissions
 from ecommerce.serializers import StrictSerializer, money_field, query_params
 
@@ -53,9 +53,7 @@ class ProductInputSerializer(StrictSerializer):
     category = serializers.CharField(max_length=100, allow_blank=True, required=False)
     sku = serializers.CharField(max_length=64, allow_blank=True, allow_null=True, required=False)
     price = money_field(min_value=MIN_PRICE, max_value=MAX_PRICE)
-    stock = serializers.IntegerField(
-        min_value=0, max_value=MAX_STOCK, help_text="Units available to buy now; changes are written to the ledger."
-    )
+    stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, help_text="Units available to buy now.")
 
 
 LIST_PARAMETERS = [
@@ -95,12 +93,11 @@ class ProductListView(GenericAPIView):
 
     @extend_schema(
         operation_id="products_list",
+        summary="List products",
         parameters=LIST_PARAMETERS,
-        responses={
-            200: ProductSerializer(many=True),
-            400: OpenApiResponse(DomainErrorResponseSerializer, description="`attr` names the invalid parameter."),
-        },
-        description="Active products for customers and anonymous clients; staff see inactive ones too.",
+        responses={200: ProductSerializer(many=True)},
+        description="Products on sale, 20 a page (`pageSize` up to 100), filtered and sorted as asked. No account "
+        "is needed. Staff who send their access token also see withdrawn (inactive) products.",
     )
     def get(self, request):
         params = self.FilterSerializer(data=query_params(request))
@@ -129,13 +126,27 @@ class ProductListView(GenericAPIView):
 
     @extend_schema(
         operation_id="products_create",
+        summary="Create a product (staff)",
         request=ProductInputSerializer,
         responses={
             201: ProductSerializer,
             **error_responses(SkuTaken),
             **staff_permission_responses("catalog.add_product"),
         },
-        description="Staff: create a product with its initial stock.",
+        description="Staff only. Creates a product on sale with the number of units available to buy.",
+        examples=[
+            OpenApiExample(
+                "New product",
+                value={
+                    "name": "Espresso Machine",
+                    "description": "15-bar pump, 1.5 l water tank.",
+                    "category": "Home",
+                    "price": "129.00",
+                    "stock": 10,
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request):
         data = ProductInputSerializer(data=request.data)
@@ -148,6 +159,7 @@ class ProductListView(GenericAPIView):
 class ProductDetailView(APIView):
     permission_classes = [IsStaffOrReadOnly, HasRequiredPermissions]
     required_permissions = {"PATCH": ["catalog.change_product"], "DELETE": ["catalog.change_product"]}
+    path_id_description = "The product's id."
 
     class UpdateInputSerializer(ProductInputSerializer):
         """Any writable field of a product; unknown fields are refused."""
@@ -156,8 +168,10 @@ class ProductDetailView(APIView):
 
     @extend_schema(
         operation_id="products_retrieve",
+        summary="Get a product",
         responses={200: ProductSerializer, **error_responses(ProductNotFound)},
-        description="Inactive products are found by staff only.",
+        description="No account is needed. A withdrawn (inactive) product is 404, except for staff who send "
+        "their access token.",
     )
     def get(self, request, pk: int):
         if not request.user.is_staff:
@@ -167,13 +181,20 @@ class ProductDetailView(APIView):
 
     @extend_schema(
         operation_id="products_partial_update",
+        summary="Change a product (staff)",
         request=UpdateInputSerializer,
         responses={
             200: ProductSerializer,
             **error_responses(SkuTaken, ProductNotFound),
             **staff_permission_responses("catalog.change_product", "inventory.change_stockitem (to send `stock`)"),
         },
-        description="Staff: change any writable field; `stock` sets the units available to buy now.",
+        description="Staff only. Send the fields to change; `stock` sets the number of units available to buy, "
+        "`isActive: false` withdraws the product from sale. Orders already placed keep their prices.",
+        examples=[
+            OpenApiExample("New price", value={"price": "37.50"}, request_only=True),
+            OpenApiExample("Restocked", value={"stock": 30}, request_only=True),
+            OpenApiExample("Withdrawn from sale", value={"isActive": False}, request_only=True),
+        ],
     )
     def patch(self, request, pk: int):
         data = self.UpdateInputSerializer(data=request.data, partial=True)
@@ -186,12 +207,14 @@ class ProductDetailView(APIView):
 
     @extend_schema(
         operation_id="products_destroy",
+        summary="Withdraw a product (staff)",
         responses={
-            204: OpenApiResponse(description="The product is now inactive."),
+            204: OpenApiResponse(description="The product is withdrawn from sale (`isActive: false`)."),
             **error_responses(ProductNotFound),
             **staff_permission_responses("catalog.change_product"),
         },
-        description="Staff: soft delete (the product becomes inactive; orders keep their lines). Idempotent.",
+        description="Staff only. Withdraws the product from sale; it is kept (staff still see it) and the orders "
+        "that contain it are unchanged. Withdrawing it again changes nothing.",
     )
     def delete(self, request, pk: int):
         services.deactivate_product(product_id=pk)

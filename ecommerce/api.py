@@ -1,11 +1,13 @@
 """The DRF side of the kernel: domain errors rendered in the standard error envelope."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from drf_standardized_errors.formatter import ExceptionFormatter
 from drf_standardized_errors.handler import ExceptionHandler
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, status
 
 from ecommerce.errors import DomainError
 
@@ -46,6 +48,12 @@ class DomainAwareExceptionHandler(ExceptionHandler):
             return RequestTooLarge()
         if isinstance(exc, SuspiciousOperation):
             return exceptions.ParseError("The request is malformed.")
+        if isinstance(exc, exceptions.AuthenticationFailed) and isinstance(exc.detail, dict):
+            # simplejwt's errors carry {detail, code, messages}: one error with that code, not one per key.
+            detail, code = (str(exc.detail.get(key, "")) for key in ("detail", "code"))
+            single = exceptions.AuthenticationFailed(detail or None, code=code or None)
+            single.auth_header = getattr(exc, "auth_header", None)
+            return single
         return super().convert_known_exceptions(exc)
 
     def get_headers(self, exc: exceptions.APIException) -> dict:
@@ -70,49 +78,59 @@ class CamelCaseExceptionFormatter(ExceptionFormatter):
         return data
 
 
-class DomainErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable machine-readable code, listed in the response description.")
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
+@dataclass(frozen=True)
+class ErrorCode:
+    """One error an operation may answer with, as the API documentation shows it."""
+
+    status: int
+    code: str
+    # Members this error adds besides code, detail and attr (snake_case name -> JSON Schema), and the name
+    # of the schema component that documents an error carrying them.
+    extra_fields: Mapping[str, dict] = field(default_factory=dict)
+    component: str = ""
+
+    @classmethod
+    def of(cls, error: type[DomainError]) -> "ErrorCode":
+        component = f"{error.__name__.removesuffix('Error')}Error" if error.extra_fields else ""
+        return cls(error.status, error.code, error.extra_fields, component)
+
+    @property
+    def type(self) -> str:
+        """The envelope's ``type`` for this error."""
+        if self.status >= 500:
+            return "server_error"
+        if self.status == 400 and self.code != "parse_error":
+            return "validation_error"
+        return "client_error"
 
 
-class DomainErrorResponseSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["client_error", "server_error", "validation_error"])
-    errors = DomainErrorDetailSerializer(many=True)
+@dataclass(frozen=True)
+class DocumentedErrors:
+    """The errors of one status a view declares in ``extend_schema(responses=...)``; see ``error_responses``."""
+
+    errors: tuple[ErrorCode, ...]
+    description: str = ""
 
 
-RETRY_AFTER_HEADER = OpenApiParameter(
-    "Retry-After",
-    int,
-    OpenApiParameter.HEADER,
-    response=[status.HTTP_429_TOO_MANY_REQUESTS],
-    description="Seconds to wait before trying again.",
-)
+def error_responses(*errors: type[DomainError] | ErrorCode, description: str = "") -> dict[int, DocumentedErrors]:
+    """The errors an operation answers with, by status, for ``extend_schema(responses={...})``.
 
-
-def error_responses(*errors: type[DomainError], throttled: bool = False) -> dict[int, OpenApiResponse]:
-    """OpenAPI responses documenting the domain errors a view may answer with, grouped by status.
-
-    ``throttled``: the view is rate-limited too, so its 429 also lists DRF's ``throttled`` code (pair it
-    with ``RETRY_AFTER_HEADER`` in the view's parameters).
+    ``ecommerce.schema.AutoSchema`` documents each status with exactly these codes, together with the errors
+    every operation of its kind may answer (invalid input, authentication, permission, pagination, throttling).
     """
-    codes_by_status: dict[int, list[str]] = {status.HTTP_429_TOO_MANY_REQUESTS: ["throttled"]} if throttled else {}
+    by_status: dict[int, list[ErrorCode]] = {}
     for error in errors:
-        codes_by_status.setdefault(error.status, []).append(error.code)
-    responses = {}
-    for status_code, codes in sorted(codes_by_status.items()):
-        description = "Error codes: " + ", ".join(f"`{code}`" for code in codes)
-        if status_code == status.HTTP_400_BAD_REQUEST:
-            description = "Invalid input (`attr` names the field). " + description
-        responses[status_code] = OpenApiResponse(DomainErrorResponseSerializer, description=description)
-    return responses
+        documented = error if isinstance(error, ErrorCode) else ErrorCode.of(error)
+        by_status.setdefault(documented.status, []).append(documented)
+    return {status_code: DocumentedErrors(tuple(codes), description) for status_code, codes in by_status.items()}
 
 
-def staff_permission_responses(*permissions: str) -> dict[int, OpenApiResponse]:
-    """The OpenAPI 403 of a staff write needing ``permissions`` (Django model permissions, from the token)."""
+def staff_permission_responses(*permissions: str) -> dict[int, DocumentedErrors]:
+    """The 403 of a staff operation needing ``permissions`` (Django model permissions, from the token)."""
     needed = ", ".join(f"`{permission}`" for permission in permissions)
-    description = (
-        "Error codes: `permission_denied` (the caller is not staff), `missing_permission` (a staff role "
-        f"without {needed}; superusers have every permission)."
+    return error_responses(
+        ErrorCode(403, "permission_denied"),
+        ErrorCode(403, "missing_permission"),
+        description=f"`permission_denied`: you are not staff; `missing_permission`: your staff role lacks {needed} "
+        "(superusers have every permission).",
     )
-    return {status.HTTP_403_FORBIDDEN: OpenApiResponse(DomainErrorResponseSerializer, description=description)}

@@ -4,6 +4,8 @@ Services raise these; the DRF exception handler in ``ecommerce.api`` renders the
 in the standard error envelope. Nothing here knows about HTTP frameworks.
 """
 
+from typing import ClassVar
+
 
 class DomainError(Exception):
     """A business rule refused the request.
@@ -15,6 +17,9 @@ class DomainError(Exception):
     status: int = 400
     code: str = "invalid"
     default_message: str = "The request could not be processed."
+    # Members this error adds to its entry in the error body besides code, detail and attr, for the API
+    # documentation: snake_case name -> JSON Schema of the value (with a "description").
+    extra_fields: ClassVar[dict[str, dict]] = {}
 
     def __init__(self, message: str | None = None, *, attr: str | None = None, extra: dict | None = None):
         self.message = message or self.default_message

@@ -11,6 +11,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 20
     page_size_query_param = "pageSize"
     max_page_size = 100
+    page_query_description = "Page number, from 1."
+    page_size_query_description = f"Results per page (default {page_size}, at most {max_page_size})."
+
+    # The path of the list being documented; set by ecommerce.schema.AutoSchema for the examples.
+    documented_path = "/products"
 
     def paginated_json(self, request, *, number: int, count: int, page_size: int, results: bytes) -> bytes:
         """The body ``get_paginated_response`` would give, around ``results``, an already rendered JSON array."""
@@ -25,3 +30,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
             previous_link = replace_query_param(url, self.page_query_param, number - 1)
         links = b'"next":%s,"previous":%s' % (json.dumps(next_link).encode(), json.dumps(previous_link).encode())
         return b'{"count":%d,%s,"results":%s}' % (count, links, results)
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paginated = super().get_paginated_response_schema(schema)
+        url = f"https://shop.example.com{self.documented_path}?page="
+        paginated["properties"]["next"]["example"] = url + "3"
+        paginated["properties"]["previous"]["example"] = url + "1"
+        return paginated

@@ -212,12 +212,6 @@ DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_HANDLER_CLASS": "ecommerce.api.DomainAwareExceptionHandler",
     "EXCEPTION_FORMATTER_CLASS": "ecommerce.api.CamelCaseExceptionFormatter",
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
-    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "415", "429", "500"],
-    # One envelope with an open set of codes: domain errors add their own codes to 400 and 401.
-    "ERROR_SCHEMAS": {
-        "400": "ecommerce.api.DomainErrorResponseSerializer",
-        "401": "ecommerce.api.DomainErrorResponseSerializer",
-    },
 }
 
 # HS256 key of the JWTs; SECRET_KEY unless set. HS256 needs at least 256 bits (RFC 7518, 3.2): with DEBUG
@@ -235,8 +229,6 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "user_id",
     "TOKEN_USER_CLASS": "ecommerce.auth.ClaimsUser",
 }
-
-_ENUMS = "drf_standardized_errors.openapi_serializers"
 SPECTACULAR_SETTINGS = {
     "TITLE": "E-commerce API",
     "DESCRIPTION": "Products, stock, carts, orders and payments. JSON is camelCase; errors share one envelope.",
@@ -249,29 +241,12 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/",
     "CAMELIZE_NAMES": False,
     "POSTPROCESSING_HOOKS": [
-        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "ecommerce.schema.strip_trailing_slashes",
+        "ecommerce.schema.document_response_headers",
     ],
-    "ENUM_NAME_OVERRIDES": {
-        "OrderStatusEnum": "orders.models.OrderStatus.choices",
-        **{
-            name: f"{_ENUMS}.{name}.choices"
-            for name in [
-                "ValidationErrorEnum",
-                "ClientErrorEnum",
-                "ServerErrorEnum",
-                "ErrorCode401Enum",
-                "ErrorCode403Enum",
-                "ErrorCode404Enum",
-                "ErrorCode405Enum",
-                "ErrorCode406Enum",
-                "ErrorCode415Enum",
-                "ErrorCode429Enum",
-                "ErrorCode500Enum",
-            ]
-        },
-    },
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus.choices"},
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "deepLinking": True, "displayRequestDuration": True},
 }
 
 LOGGING = {

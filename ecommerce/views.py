@@ -18,6 +18,8 @@ class HealthView(APIView):
 
     @extend_schema(
         operation_id="health",
+        summary="Health check",
+        description="Whether the shop is up and its database reachable (503 if not). No account is needed.",
         responses={
             (200, "application/json"): inline_serializer(
                 "Health", {"status": serializers.CharField(), "database": serializers.CharField()}

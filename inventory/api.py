@@ -1,12 +1,12 @@
 """/inventory endpoints: stock levels per product."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecommerce.api import error_responses, staff_permission_responses
+from ecommerce.api import ErrorCode, error_responses, staff_permission_responses
 from ecommerce.permissions import HasRequiredPermissions, IsStaff
 from ecommerce.serializers import StrictSerializer
 from inventory import services
@@ -31,6 +31,8 @@ class StockLevelSerializer(serializers.Serializer):
 
 class StockLevelView(APIView):
     required_permissions = {"PATCH": ["inventory.change_stockitem"]}
+    path_id_name = "productId"
+    path_id_description = "The product's id."
 
     def get_permissions(self):
         if self.request.method == "PATCH":
@@ -49,8 +51,10 @@ class StockLevelView(APIView):
 
     @extend_schema(
         operation_id="inventory_retrieve",
+        summary="Stock of a product",
         responses={200: StockLevelSerializer, **error_responses(StockItemNotFound)},
-        description="Customers see the stock of products on sale only (a hidden product is 404, as in /products).",
+        description="Units available to buy now. Staff also see the units on hand and those reserved by pending "
+        "orders. A product withdrawn from sale is 404 for customers, as in /products.",
     )
     def get(self, request, pk: int):
         level = services.get_stock_level(product_id=pk, listed_only=not request.user.is_staff)
@@ -58,14 +62,22 @@ class StockLevelView(APIView):
 
     @extend_schema(
         operation_id="inventory_update",
+        summary="Set or adjust stock (staff)",
         request=UpdateSerializer,
         responses={
             200: StockLevelSerializer,
-            **error_responses(StockItemNotFound, InsufficientStock),
+            **error_responses(StockItemNotFound, InsufficientStock, ErrorCode(400, "stock_or_adjust_by")),
             **staff_permission_responses("inventory.change_stockitem"),
         },
-        description="Staff: `{stock: N}` makes N units available; `{adjustBy: ±N, reason?}` changes on-hand "
-        "stock relatively (safe under concurrent restocks). Neither may take available stock below 0.",
+        description="Staff only. Send either `stock` (the number of units available to buy from now on) or "
+        "`adjustBy` (units received, or removed if negative: counts made by others at the same time are kept), "
+        "with an optional `reason` for the stock history. Neither may leave fewer than 0 units available (409).",
+        examples=[
+            OpenApiExample(
+                "Delivery received", value={"adjustBy": 10, "reason": "Delivery from the supplier"}, request_only=True
+            ),
+            OpenApiExample("Stock count", value={"stock": 25, "reason": "Stock count"}, request_only=True),
+        ],
     )
     def patch(self, request, pk: int):
         data = self.UpdateSerializer(data=request.data)

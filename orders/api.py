@@ -1,6 +1,6 @@
 """/order endpoints: checkout, the caller's orders (staff: everyone's), cancellation and status."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -9,7 +9,13 @@ from rest_framework.views import APIView
 
 from accounts.services import AddressNotFound
 from ecommerce.api import error_responses, staff_permission_responses
-from ecommerce.idempotency import IDEMPOTENCY_KEY_PARAMETER, IdempotencyKeyReused, RequestInProgress, idempotent
+from ecommerce.idempotency import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    RequestInProgress,
+    idempotent,
+)
 from ecommerce.money import AmountTooLarge
 from ecommerce.permissions import HasRequiredPermissions, IsStaff
 from ecommerce.serializers import AddressSerializer, StrictSerializer, amount_field, query_params
@@ -101,11 +107,16 @@ class CheckoutView(APIView):
 
     @extend_schema(
         operation_id="order_checkout",
+        summary="Place an order from your cart",
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: OrderSerializer,
-            200: OrderSerializer,
+            200: OpenApiResponse(
+                OrderSerializer,
+                description="The order placed by an earlier request with the same `Idempotency-Key` "
+                "(`Idempotent-Replayed: true`); nothing was done again.",
+            ),
             **error_responses(
                 ShippingMethodRequired,
                 ShippingAddressRequired,
@@ -117,15 +128,18 @@ class CheckoutView(APIView):
                 AmountTooLarge,
                 RequestInProgress,
                 IdempotencyKeyReused,
+                InvalidIdempotencyKey,
             ),
         },
-        description="Prices the cart, reserves every line's stock (all or nothing), creates a pending order "
-        "and empties the cart, in one transaction. 409 `insufficient_stock` names the products in `productIds`.\n\n"
+        description="Turns your cart into a pending order at today's prices and empties the cart. Every unit is "
+        "set aside for you until `expiresAt` (30 minutes by default): pay before then, or the order is cancelled. "
+        "Either every product is available or nothing happens: 409 `insufficient_stock` lists the products "
+        "short of stock in `productIds`. Send an `Idempotency-Key` to retry safely.\n\n"
         "Delivery: give `shippingMethodId` and either `shippingAddress` or a saved `addressId`; the method's "
         "price for the subtotal is copied into `shipping` and `total` = `subtotal` + `shipping`. An empty body "
-        "`{}` still places an order without delivery (no address, no shipping charged), as the original API "
-        "did; the shop's own pages always ask for an address. Address fields are checked as in "
+        "`{}` places an order without delivery (no address, no shipping charged). Address fields are checked as in "
         "`/auth/me/addresses` (400 `attr` e.g. `shippingAddress.country`, code `invalid_country`).",
+        examples=[OpenApiExample("Check out", value={}, request_only=True)],
     )
     @idempotent("checkout")
     def post(self, request):
@@ -167,6 +181,7 @@ class OrderListView(GenericAPIView):
 
     @extend_schema(
         operation_id="order_list",
+        summary="List orders",
         parameters=[
             OpenApiParameter("userId", int, description="Staff with `orders.view_order` only: one customer's orders."),
             OpenApiParameter(
@@ -174,7 +189,8 @@ class OrderListView(GenericAPIView):
             ),
         ],
         responses={200: OrderSerializer(many=True)},
-        description="The caller's orders, newest first. Staff with `orders.view_order` see everyone's and may filter.",
+        description="Your orders, newest first, 20 a page (`pageSize` up to 100). Staff with `orders.view_order` "
+        "see everyone's and may filter them by customer and status.",
     )
     def get(self, request):
         is_staff = request.user.has_perm(VIEW_ORDERS)
@@ -193,8 +209,14 @@ class OrderListView(GenericAPIView):
 
 class OrderDetailView(APIView):
     permission_classes = [IsAuthenticated]
+    path_id_description = "The order's id."
 
-    @extend_schema(operation_id="order_retrieve", responses={200: OrderSerializer, **error_responses(OrderNotFound)})
+    @extend_schema(
+        operation_id="order_retrieve",
+        summary="Get an order",
+        responses={200: OrderSerializer, **error_responses(OrderNotFound)},
+        description="One of your orders (staff: anyone's). Someone else's order is 404.",
+    )
     def get(self, request, pk: int):
         user_id = None if request.user.has_perm(VIEW_ORDERS) else request.user.id
         return Response(OrderSerializer(services.get_order(order_id=pk, user_id=user_id)).data)
@@ -202,17 +224,21 @@ class OrderDetailView(APIView):
 
 class OrderCancelView(APIView):
     permission_classes = [IsAuthenticated]
+    path_id_description = "The order's id."
 
     class InputSerializer(StrictSerializer):
         reason = reason_field()
 
     @extend_schema(
         operation_id="order_cancel",
+        summary="Cancel an order",
         request=InputSerializer,
         responses={200: OrderSerializer, **error_responses(OrderNotFound, InvalidTransition, *services.REFUND_ERRORS)},
-        description="The owner cancels a pending order (its stock is released). Staff with `orders.change_order` "
-        "may cancel anyone's order, and a paid one too: it is refunded through the payment provider and its stock "
-        "returned. Staff without that permission are treated as customers here.",
+        description="Cancels one of your pending orders; its products go back on sale. Staff with "
+        "`orders.change_order` may cancel anyone's order, and a paid one too: the payment is refunded (status "
+        "`refunded`). Any other order is 409 `invalid_transition`. The optional `reason` is shown on the order's "
+        "timeline.",
+        examples=[OpenApiExample("Changed my mind", value={"reason": "Changed my mind"}, request_only=True)],
     )
     def post(self, request, pk: int):
         data = self.InputSerializer(data=request.data)
@@ -225,6 +251,7 @@ class OrderCancelView(APIView):
 class OrderStatusView(APIView):
     permission_classes = [IsStaff, HasRequiredPermissions]
     required_permissions = {"PATCH": [CHANGE_ORDERS]}
+    path_id_description = "The order's id."
 
     class InputSerializer(StrictSerializer):
         status = serializers.ChoiceField(choices=[(s.value, s.label) for s in services.STAFF_TARGETS])
@@ -232,14 +259,17 @@ class OrderStatusView(APIView):
 
     @extend_schema(
         operation_id="order_status_update",
+        summary="Change an order's status (staff)",
         request=InputSerializer,
         responses={
             200: OrderSerializer,
             **error_responses(OrderNotFound, InvalidTransition, *services.REFUND_ERRORS),
             **staff_permission_responses(CHANGE_ORDERS),
         },
-        description="Staff: paid -> shipped -> delivered; pending -> cancelled; paid -> refunded (or cancelled, "
-        "which refunds). `paid` is reached only through payment. Any other move is 409 `invalid_transition`.",
+        description="Staff with `orders.change_order` only. Orders move paid -> shipped -> delivered; a pending "
+        "order may be cancelled; a paid one refunded (or cancelled, which refunds it). An order becomes `paid` only "
+        "by being paid. Any other move is 409 `invalid_transition`.",
+        examples=[OpenApiExample("Shipped", value={"status": "shipped"}, request_only=True)],
     )
     def patch(self, request, pk: int):
         data = self.InputSerializer(data=request.data)

@@ -1,7 +1,7 @@
 """/payment endpoints: paying an order, listing payments, and Stripe's webhook."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
@@ -9,7 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecommerce.api import DomainErrorResponseSerializer, error_responses
+from ecommerce.api import ErrorCode, error_responses
 from ecommerce.idempotency import (
     IDEMPOTENCY_KEY_PARAMETER,
     IdempotencyKeyReused,
@@ -21,17 +21,23 @@ from ecommerce.serializers import AddressSerializer, StrictSerializer, amount_fi
 from orders import services as orders
 from payments import selectors, services
 from payments.errors import (
-    CardError,
     InvalidPaymentToken,
     InvalidWebhookPayload,
     InvalidWebhookSignature,
     PaymentInProgress,
     PaymentProviderUnavailable,
 )
-from payments.gateways import PUBLIC_DECLINE_CODES
+from payments.gateways import PUBLIC_DECLINE_CODES, TEST_DECLINES
 
 MAX_ID = 2**63 - 1
-DECLINE_CODES = sorted({*PUBLIC_DECLINE_CODES, "authentication_required"})
+DECLINE_ERRORS = [ErrorCode(402, code) for code in sorted({*PUBLIC_DECLINE_CODES, "authentication_required"})]
+DECLINING_TEST_TOKENS = ", ".join(
+    f"`tok_{card}` / `pm_card_{card}` (`{code}`)" for card, (code, _message) in TEST_DECLINES.items()
+)
+TOKEN_HELP = (
+    "A Stripe card token or payment method. In test mode `tok_visa` and `pm_card_visa` pay; "
+    f"these decline with 402 and the code shown: {DECLINING_TEST_TOKENS}."
+)
 
 
 class PaymentSerializer(serializers.Serializer):
@@ -72,8 +78,9 @@ class PaidOrderShippingChoiceSerializer(serializers.Serializer):
 
 
 class PaidOrderSerializer(serializers.Serializer):
-    """The order, field for field as ``GET /order/{id}`` shows it (a test holds the two together)."""
+    """The order, as ``GET /order/{id}`` shows it."""
 
+    # Field for field OrderSerializer of the orders app (a test holds the two together).
     id = serializers.IntegerField()
     user_id = serializers.IntegerField()
     status = serializers.CharField()
@@ -94,9 +101,7 @@ class PaidOrderSerializer(serializers.Serializer):
 class PaymentsView(GenericAPIView):
     class InputSerializer(StrictSerializer):
         order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-        token = serializers.CharField(
-            max_length=255, help_text="A Stripe token or payment method: `tok_visa`, `pm_card_visa`..."
-        )
+        token = serializers.CharField(max_length=255, help_text=TOKEN_HELP)
 
     class OutputSerializer(serializers.Serializer):
         payment = PaymentSerializer()
@@ -107,6 +112,7 @@ class PaymentsView(GenericAPIView):
 
     @extend_schema(
         operation_id="payment_list",
+        summary="List payments",
         parameters=[
             OpenApiParameter(
                 "orderId",
@@ -115,12 +121,9 @@ class PaymentsView(GenericAPIView):
                 "Unknown or someone else's: 404.",
             )
         ],
-        responses={
-            200: PaymentSerializer(many=True),
-            400: OpenApiResponse(DomainErrorResponseSerializer, description="`orderId` is not an id (`attr`)."),
-            **error_responses(orders.OrderNotFound),
-        },
-        description="Your payments, newest first (staff with `payments.view_payment`: everyone's).",
+        responses={200: PaymentSerializer(many=True), **error_responses(orders.OrderNotFound)},
+        description="Your payments, newest first, 20 a page, including declined attempts (staff with "
+        "`payments.view_payment`: everyone's).",
     )
     def get(self, request):
         params = self.FilterSerializer(data=query_params(request))
@@ -132,14 +135,19 @@ class PaymentsView(GenericAPIView):
 
     @extend_schema(
         operation_id="payment_create",
+        summary="Pay an order",
         request=InputSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: OutputSerializer,
+            200: OpenApiResponse(
+                OutputSerializer,
+                description="The answer to an earlier request with the same `Idempotency-Key` "
+                "(`Idempotent-Replayed: true`); nothing was charged again.",
+            ),
             **error_responses(
                 InvalidPaymentToken,
                 InvalidIdempotencyKey,
-                CardError,
                 orders.OrderNotFound,
                 orders.OrderNotPayable,
                 orders.AlreadyPaid,
@@ -148,14 +156,25 @@ class PaymentsView(GenericAPIView):
                 IdempotencyKeyReused,
                 PaymentProviderUnavailable,
             ),
-            402: OpenApiResponse(
-                DomainErrorResponseSerializer,
-                description="The card was refused; the order is still payable with another card. Error codes: "
-                + ", ".join(f"`{code}`" for code in DECLINE_CODES),
+            **error_responses(
+                *DECLINE_ERRORS,
+                description="The card was declined; the order can still be paid with another card. The attempt "
+                "is listed by `GET /payment` as `failed`.",
             ),
         },
-        description="Pay your pending order with a card token. The order must not have expired. If an earlier "
-        "attempt timed out (503), a retry settles that attempt first and never charges twice.",
+        description="Pays one of your pending orders by card, before it expires (`expiresAt`). "
+        f"{TOKEN_HELP} An unknown token is 400 `invalid_payment_token` and leaves no payment behind. "
+        "If the provider does not answer (503), retrying is safe: the card is never charged twice. Send an "
+        "`Idempotency-Key` to get the first answer back on a retry.",
+        examples=[
+            OpenApiExample("Visa test card", value={"orderId": 1, "token": "tok_visa"}, request_only=True),
+            OpenApiExample(
+                "Declined test card",
+                value={"orderId": 1, "token": "tok_chargeDeclined"},
+                request_only=True,
+                description="Answers 402 `card_declined`; the order can still be paid.",
+            ),
+        ],
     )
     @idempotent("payment")
     def post(self, request):
@@ -172,6 +191,7 @@ class PaymentsView(GenericAPIView):
 class PaymentWebhookView(APIView):
     """Stripe's calls: authenticated by the ``Stripe-Signature`` header, not by a user's token."""
 
+    reads_raw_body = True  # the signed bytes, never parsed by DRF: no parse or validation errors
     authentication_classes = []
     permission_classes = [AllowAny]
     parser_classes = [JSONParser]  # documents the body; the view reads the raw bytes, which are what is signed
@@ -189,6 +209,7 @@ class PaymentWebhookView(APIView):
 
     @extend_schema(
         operation_id="payment_webhook",
+        summary="Stripe events (for Stripe)",
         request=EventSerializer,
         parameters=[
             OpenApiParameter(
@@ -196,14 +217,28 @@ class PaymentWebhookView(APIView):
                 str,
                 OpenApiParameter.HEADER,
                 required=True,
-                description="Stripe's signature of the raw body, checked with STRIPE_WEBHOOK_SECRET.",
+                description="Stripe's signature of the body, made with this shop's webhook signing secret.",
             )
         ],
         responses={
             200: ResultSerializer,
             **error_responses(InvalidWebhookSignature, InvalidWebhookPayload, PaymentProviderUnavailable),
         },
-        description="Stripe events, each applied once (a redelivered event answers `duplicate`).",
+        description="Called by Stripe, not by clients: payment succeeded, payment failed and refund events, each "
+        "applied once (a redelivered event answers `duplicate`). Events without a valid `Stripe-Signature` are "
+        "refused with 400.",
+        examples=[
+            OpenApiExample(
+                "Payment succeeded",
+                value={
+                    "id": "evt_1",
+                    "type": "payment_intent.succeeded",
+                    "data": {"object": {"id": "pi_1", "object": "payment_intent", "status": "succeeded"}},
+                },
+                request_only=True,
+                description="Stripe signs each event; an unsigned one like this example is refused (400).",
+            )
+        ],
     )
     def post(self, request):
         result = services.apply_webhook_event(payload=request.body, signature=request.headers.get("Stripe-Signature"))

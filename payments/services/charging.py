@@ -165,6 +165,10 @@ def _record_outcome(
     """
     if outcome.succeeded:
         return record_success(payment, reference=outcome.reference, reported=reported, event=event)
+    if isinstance(outcome.error, InvalidPaymentToken):
+        # Refused before any payment existed (the token is unknown): there is no attempt to keep or show.
+        Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).delete()
+        return payment
     record_failure(payment, reference=outcome.reference, error=outcome.error, event=event)
     return Payment.objects.get(pk=payment.pk)
 

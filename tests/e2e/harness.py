@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,8 +82,9 @@ def _wait_until_healthy(url: str, process: subprocess.Popen, deadline_s: float =
     raise RuntimeError("gunicorn did not become healthy in time")
 
 
-@pytest.fixture(scope="session")
-def e2e_server(tmp_path_factory):
+@contextmanager
+def running_server(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
+    """gunicorn over a new, migrated database, until the block ends (``env_overrides`` add to its environment)."""
     database_url, drop_database = _throwaway_database(tmp_path_factory)
     env = {
         **os.environ,
@@ -94,6 +97,7 @@ def e2e_server(tmp_path_factory):
         "ALLOW_DUMMY_GATEWAY": "true",
         "AUTH_THROTTLE_RATE": "1000/min",
         "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),  # its own copy: servers never share one
+        **env_overrides,
     }
     server = Server(url=f"http://127.0.0.1:{_free_port()}", env=env)
     server.manage("migrate", "--noinput")
@@ -116,3 +120,9 @@ def e2e_server(tmp_path_factory):
         log.close()
         if drop_database:
             drop_database()
+
+
+@pytest.fixture(scope="session")
+def e2e_server(tmp_path_factory):
+    with running_server(tmp_path_factory) as server:
+        yield server

@@ -77,11 +77,13 @@ def test_a_decline_is_402_with_the_providers_code_and_another_card_then_pays(gat
     assert list(Payment.objects.order_by("id").values_list("status", flat=True)) == ["failed", "succeeded"]
 
 
-def test_an_unknown_token_is_400_on_the_token_field(gateway, customer_client, order):
+def test_an_unknown_token_is_400_on_the_token_field_and_lists_no_payment(gateway, customer_client, order):
     response = pay(customer_client, order.id, token="card_visa")
 
     assert response.status_code == 400
     assert (error_code(response), response.json()["errors"][0]["attr"]) == ("invalid_payment_token", "token")
+    listed = customer_client.get("/payment", {"orderId": order.id})
+    assert (listed.status_code, listed.json()["count"]) == (200, 0)
 
 
 def test_paying_a_paid_order_is_409_already_paid(customer_client, order):
