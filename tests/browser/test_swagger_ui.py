@@ -23,7 +23,12 @@ STAFF = {"email": "staff@example.com", "password": "Demo-Staff-Passw0rd"}
 @pytest.fixture(scope="module")
 def demo_server(browser_available, tmp_path_factory):
     """What `make run` serves: a new database, the demo staff user and the demo catalogue."""
-    env = {**PLAIN_HTTP, "DEMO_STAFF_EMAIL": STAFF["email"], "DEMO_STAFF_PASSWORD": STAFF["password"]}
+    env = {
+        **PLAIN_HTTP,
+        "ALLOW_DEMO_STAFF": "true",
+        "DEMO_STAFF_EMAIL": STAFF["email"],
+        "DEMO_STAFF_PASSWORD": STAFF["password"],
+    }
     with running_server(tmp_path_factory, **env) as server:
         server.manage("ensure_demo_staff")
         server.manage("load_demo_catalogue")
