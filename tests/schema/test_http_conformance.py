@@ -81,7 +81,7 @@ def test_accounts_answers_match_the_schema(api):
     api.expect(400, "POST", "/auth/register", "email_taken", body=account)
     weak = {
         "password_too_short": "Ab1!",
-        "password_too_common": "password123",
+        "password_too_common": "password1234",
         "password_entirely_numeric": "9384750293847",
         "password_too_similar": "{email}",
     }
