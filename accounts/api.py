@@ -18,7 +18,7 @@ from accounts.errors import (
     WeakPassword,
 )
 from ecommerce.api import ErrorCode, error_responses
-from ecommerce.serializers import AddressSerializer
+from ecommerce.serializers import ADDRESS_ERRORS, ADDRESS_EXAMPLE, AddressSerializer
 from ecommerce.throttling import FailOpenScopedRateThrottle
 
 # What Django's password validators answer, each with its own code (WeakPassword's code if one has none).
@@ -222,6 +222,7 @@ class AddressListView(GenericAPIView):
 
     @extend_schema(
         operation_id="auth_me_addresses_list",
+        summary="Your saved addresses",
         responses={200: SavedAddressSerializer(many=True)},
         description="The caller's saved delivery addresses, oldest first.",
     )
@@ -231,8 +232,10 @@ class AddressListView(GenericAPIView):
 
     @extend_schema(
         operation_id="auth_me_addresses_create",
+        summary="Save an address",
         request=AddressSerializer,
-        responses={201: SavedAddressSerializer, **error_responses(AddressBookFull)},
+        responses={201: SavedAddressSerializer, **error_responses(AddressBookFull, *ADDRESS_ERRORS)},
+        examples=[OpenApiExample("Home", value=ADDRESS_EXAMPLE, request_only=True)],
         description=f"Save a delivery address (at most {services.MAX_ADDRESSES}). Invalid fields are 400 with "
         "`attr` naming the field: `required`, `blank`, `max_length`, `invalid_characters`, `invalid_country`, "
         "`invalid_postal_code`, `invalid_phone`, `unknown_field`.",
@@ -246,9 +249,11 @@ class AddressListView(GenericAPIView):
 
 class AddressDetailView(APIView):
     permission_classes = [IsAuthenticated]
+    path_id_description = "The id of one of your saved addresses."
 
     @extend_schema(
         operation_id="auth_me_addresses_retrieve",
+        summary="One of your addresses",
         responses={200: SavedAddressSerializer, **error_responses(AddressNotFound)},
     )
     def get(self, request, pk: int):
@@ -256,8 +261,12 @@ class AddressDetailView(APIView):
 
     @extend_schema(
         operation_id="auth_me_addresses_update",
+        summary="Replace an address",
         request=AddressSerializer,
-        responses={200: SavedAddressSerializer, **error_responses(AddressNotFound)},
+        responses={200: SavedAddressSerializer, **error_responses(AddressNotFound, *ADDRESS_ERRORS)},
+        examples=[
+            OpenApiExample("New phone", value={**ADDRESS_EXAMPLE, "phone": "+44 20 7946 0001"}, request_only=True)
+        ],
         description="Replace the address (every field, as when saving one). Orders placed with it keep their copy.",
     )
     def put(self, request, pk: int):
@@ -268,6 +277,7 @@ class AddressDetailView(APIView):
 
     @extend_schema(
         operation_id="auth_me_addresses_destroy",
+        summary="Delete an address",
         responses={204: OpenApiResponse(description="Deleted."), **error_responses(AddressNotFound)},
         description="Orders placed with this address keep their copy of it.",
     )

@@ -267,3 +267,26 @@ def document_response_headers(result, generator, request, public):
                 for name in names:
                     headers[name] = {"$ref": f"#/components/headers/{name}"}
     return result
+
+
+def nullable_references(result, generator, request, public):
+    """Make a nullable reference accept null for validators too.
+
+    OpenAPI 3.0 has no null type: ``{nullable: true, allOf: [{$ref}]}`` still requires the referenced
+    object, so it becomes ``anyOf: [{$ref}, null]``.
+    """
+
+    def rewrite(node):
+        if isinstance(node, dict):
+            refs = node.get("allOf")
+            if node.get("nullable") is True and isinstance(refs, list) and len(refs) == 1 and "$ref" in refs[0]:
+                node.pop("allOf"), node.pop("nullable")
+                node["anyOf"] = [refs[0], {"type": "object", "nullable": True, "enum": [None]}]
+            for value in node.values():
+                rewrite(value)
+        elif isinstance(node, list):
+            for value in node:
+                rewrite(value)
+
+    rewrite(result)
+    return result

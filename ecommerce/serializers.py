@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from ecommerce import addresses
+from ecommerce.api import ErrorCode
 
 
 class StrictSerializer(serializers.Serializer):
@@ -38,6 +39,20 @@ def amount_field(**kwargs) -> serializers.DecimalField:
 def query_params(request) -> dict[str, str]:
     """The query string in snake_case, one value per name; blank values count as absent."""
     return underscoreize({name: value for name, value in request.query_params.items() if value != ""})
+
+
+# The codes of AddressSerializer's own validators, for the API documentation (the schema finds the others).
+ADDRESS_ERRORS = tuple(
+    ErrorCode(400, code) for code in ("invalid_characters", "invalid_country", "invalid_postal_code", "invalid_phone")
+)
+ADDRESS_EXAMPLE = {
+    "name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "city": "London",
+    "postalCode": "SW1Y 4JH",
+    "country": "GB",
+    "phone": "+44 20 7946 0000",
+}
 
 
 class AddressSerializer(StrictSerializer):

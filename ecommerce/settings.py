@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "ecommerce.schema.strip_trailing_slashes",
         "ecommerce.schema.document_response_headers",
+        "ecommerce.schema.nullable_references",
     ],
     "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus.choices"},
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "deepLinking": True, "displayRequestDuration": True},

@@ -18,7 +18,7 @@ from ecommerce.idempotency import (
 )
 from ecommerce.money import AmountTooLarge
 from ecommerce.permissions import HasRequiredPermissions, IsStaff
-from ecommerce.serializers import AddressSerializer, StrictSerializer, amount_field, query_params
+from ecommerce.serializers import ADDRESS_ERRORS, AddressSerializer, StrictSerializer, amount_field, query_params
 from inventory.services import InsufficientStock
 from orders import selectors, services
 from orders.errors import (
@@ -129,6 +129,7 @@ class CheckoutView(APIView):
                 RequestInProgress,
                 IdempotencyKeyReused,
                 InvalidIdempotencyKey,
+                *ADDRESS_ERRORS,
             ),
         },
         description="Turns your cart into a pending order at today's prices and empties the cart. Every unit is "
@@ -163,6 +164,7 @@ class ShippingMethodListView(APIView):
 
     @extend_schema(
         operation_id="order_shipping_methods",
+        summary="Shipping methods",
         responses={200: OutputSerializer(many=True)},
         description="The shipping methods on offer, priced for the caller's cart (free over a threshold where the "
         "method has one). Not paginated: a shop offers a handful.",

@@ -234,6 +234,16 @@ def test_purchase_flow_answers_match_the_schema(api, e2e_server):
     assert api.expect(200, "POST", "/order/{id}/cancel", token=buyer, id=pending["id"])["status"] == "cancelled"
     api.expect(404, "POST", "/order/{id}/cancel", "not_found", token=other, id=pending["id"])
 
+    api.expect(200, "GET", "/order/shipping-methods", token=buyer)
+    address = {"name": "Ada", "line1": "1 Main St", "city": "London", "postalCode": "SW1Y 4JH", "country": "GB"}
+    saved = api.expect(201, "POST", "/auth/me/addresses", token=buyer, body=address)
+    api.expect(400, "POST", "/auth/me/addresses", "invalid_country", token=buyer, body={**address, "country": "XX"})
+    assert api.expect(200, "GET", "/auth/me/addresses", token=buyer)["count"] == 1
+    api.expect(200, "GET", "/auth/me/addresses/{id}", token=buyer, id=saved["id"])
+    api.expect(404, "GET", "/auth/me/addresses/{id}", "not_found", token=other, id=saved["id"])
+    api.expect(200, "PUT", "/auth/me/addresses/{id}", token=buyer, body={**address, "city": "Leeds"}, id=saved["id"])
+    api.expect(204, "DELETE", "/auth/me/addresses/{id}", token=buyer, id=saved["id"])
+
     event = {"id": "evt_1", "type": "payment_intent.succeeded", "data": {}}
     api.expect(
         400, "POST", "/payment/webhook", "invalid_signature", body=event, headers={"Stripe-Signature": "t=1,v1=0"}
