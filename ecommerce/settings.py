@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "ecommerce",
+    "outbox",
     "accounts",
     "inventory",
     "catalog",

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Sum, Value, When
+from django.utils import timezone
 
 from inventory.errors import InsufficientStock, StockItemNotFound
 from inventory.models import Reservation, StockItem, StockMovement
+from outbox import services as outbox
 
 __all__ = [
     "MAX_STOCK",
@@ -26,13 +28,17 @@ __all__ = [
     "adjust_stock",
     "commit_reservation",
     "create_stock_item",
+    "find_ledger_drift",
     "get_available_stock",
     "get_in_stock_product_ids",
     "get_low_stock_product_ids",
+    "get_reservation_states",
     "get_stock_level",
     "get_stock_levels",
+    "hold_again",
     "list_stock_movements",
     "release_reservation",
+    "repair_ledger_drift",
     "reserve_stock",
     "return_sold_stock",
     "set_available_stock",
@@ -216,12 +222,21 @@ def reserve_stock(*, order_id: int, lines: Sequence[StockLine], expires_at: date
 
 
 def _settle(
-    *, order_id: int, from_status: str, to_status: str, on_hand_sign: int, reserved_sign: int, reason: str, actor_id
+    *,
+    order_id: int,
+    from_status: str,
+    to_status: str,
+    on_hand_sign: int,
+    reserved_sign: int,
+    reason: str,
+    actor_id,
+    reserved_before: datetime | None = None,
 ) -> int:
     """Move an order's reservations between states, applying their quantities to the levels and the ledger."""
-    reservations = list(
-        Reservation.objects.select_for_update().filter(order_id=order_id, status=from_status).order_by("product_id")
-    )
+    reservations = Reservation.objects.select_for_update().filter(order_id=order_id, status=from_status)
+    if reserved_before is not None:
+        reservations = reservations.filter(created_at__lte=reserved_before)
+    reservations = list(reservations.order_by("product_id"))
     if not reservations:
         return 0
     quantities = {r.product_id: r.quantity for r in reservations}
@@ -265,10 +280,10 @@ def commit_reservation(*, order_id: int) -> bool:
 
 
 @transaction.atomic
-def release_reservation(*, order_id: int, actor_id: int | None = None) -> bool:
-    """Give an order's held stock back to sale (ledger: release). Safe to call more than once.
+def release_reservation(*, order_id: int, actor_id: int | None = None, reserved_before: datetime | None = None) -> bool:
+    """Give an order's held stock (held since before ``reserved_before``, if given) back to sale (ledger: release).
 
-    Returns False when there was nothing to release.
+    Safe to call more than once. Returns False when there was nothing to release.
     """
     released = _settle(
         order_id=order_id,
@@ -278,8 +293,23 @@ def release_reservation(*, order_id: int, actor_id: int | None = None) -> bool:
         reserved_sign=-1,
         reason=Reason.RELEASE,
         actor_id=actor_id,
+        reserved_before=reserved_before,
     )
     return bool(released)
+
+
+@transaction.atomic
+def hold_again(*, order_id: int, lines: Sequence[StockLine], released_at: datetime) -> None:
+    """Hold stock again for an order whose hold ended at ``released_at`` (it expired), because it is being paid.
+
+    What it still held from before ``released_at`` is released first (that release may not have arrived yet);
+    nothing happens if it already holds (or bought) stock taken since. Raises InsufficientStock.
+    """
+    release_reservation(order_id=order_id, reserved_before=released_at)
+    held = Reservation.objects.filter(order_id=order_id, created_at__gt=released_at)
+    if held.filter(status__in=[Reservation.Status.ACTIVE, Reservation.Status.SOLD]).exists():
+        return
+    reserve_stock(order_id=order_id, lines=lines, expires_at=timezone.now())
 
 
 @transaction.atomic
@@ -341,3 +371,69 @@ def list_stock_movements(
         )
         for m in movements.order_by("-id")[:limit]
     ]
+
+
+# --- Consistency ------------------------------------------------------------------------------------
+
+
+def get_reservation_states(*, order_ids: Iterable[int] | None = None) -> dict[int, frozenset[str]]:
+    """The states of each order's reservations (active, released, sold, returned), of these orders or all."""
+    reservations = Reservation.objects.all()
+    if order_ids is not None:
+        reservations = reservations.filter(order_id__in=set(order_ids))
+    states: dict[int, set[str]] = {}
+    for order_id, status in reservations.values_list("order_id", "status").distinct():
+        states.setdefault(order_id, set()).add(status)
+    return {order_id: frozenset(found) for order_id, found in states.items()}
+
+
+def find_ledger_drift() -> dict[int, tuple[int, int]]:
+    """Products whose levels differ from the sum of their ledger: (on hand, reserved) levels minus ledger sums."""
+    sums = {
+        row["product_id"]: (row["on_hand"] or 0, row["reserved"] or 0)
+        for row in StockMovement.objects.values("product_id").annotate(
+            on_hand=Sum("on_hand_delta"), reserved=Sum("reserved_delta")
+        )
+    }
+    drift = {}
+    for product_id, on_hand, reserved in StockItem.objects.values_list("product_id", "on_hand", "reserved"):
+        ledger_on_hand, ledger_reserved = sums.get(product_id, (0, 0))
+        if (on_hand, reserved) != (ledger_on_hand, ledger_reserved):
+            drift[product_id] = (on_hand - ledger_on_hand, reserved - ledger_reserved)
+    return drift
+
+
+@transaction.atomic
+def repair_ledger_drift(*, product_id: int) -> bool:
+    """Write the ledger row that makes a product's ledger add up to its levels again (the levels are the truth)."""
+    item = StockItem.objects.select_for_update().filter(product_id=product_id).first()
+    drift = find_ledger_drift().get(product_id) if item is not None else None
+    if not drift:
+        return False
+    StockMovement.objects.create(
+        product_id=product_id,
+        on_hand_delta=drift[0],
+        reserved_delta=drift[1],
+        reason=Reason.ADJUSTMENT,
+        note="check_consistency --repair: the ledger did not add up to the levels.",
+    )
+    return True
+
+
+# --- Events from other apps ------------------------------------------------------------------------
+
+
+def on_order_paid(event: outbox.Event) -> None:
+    """``order.paid``: the order's held stock is sold."""
+    commit_reservation(order_id=event.payload["order_id"])
+
+
+def on_order_cancelled(event: outbox.Event) -> None:
+    """``order.cancelled``: the stock the order held when it was cancelled goes back on sale."""
+    at = datetime.fromisoformat(event.payload["at"])
+    release_reservation(order_id=event.payload["order_id"], actor_id=event.payload.get("actor_id"), reserved_before=at)
+
+
+def on_order_refunded(event: outbox.Event) -> None:
+    """``order.refunded``: the order's sold units go back on hand."""
+    return_sold_stock(order_id=event.payload["order_id"], actor_id=event.payload.get("actor_id"))

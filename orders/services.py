@@ -5,6 +5,8 @@ paid -> shipped -> delivered, paid -> refunded (through the payment provider; st
 Every change is a compare-and-set on the current status, so concurrent changes cannot both win.
 """
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -37,6 +39,7 @@ from orders.errors import (
 )
 from orders.models import Order, OrderLine, ShippingMethod, StatusChange
 from orders.selectors import orders_for
+from outbox import services as outbox
 
 __all__ = [
     "PAID_STATES",
@@ -66,7 +69,9 @@ __all__ = [
     "change_order_status",
     "checkout",
     "expire_due_orders",
+    "find_order_ids",
     "get_order",
+    "get_order_statuses",
     "get_payable_order",
     "list_orders",
     "list_shipping_options",
@@ -74,9 +79,12 @@ __all__ = [
     "mark_order_paid",
     "mark_order_refunded",
     "provide_refunder",
+    "reserve_for_payment",
     "sales_since",
     "staff_transitions",
 ]
+
+logger = logging.getLogger(__name__)
 
 Status = Order.Status
 Actor = StatusChange.Actor
@@ -370,7 +378,7 @@ def _expire(order_id: int) -> bool:
                 reason="Not paid before its reservation expired.",
                 at=now,
             )
-            inventory.release_reservation(order_id=order_id)
+            _publish("order.cancelled", order_id=order_id, actor_id=None, at=now.isoformat())
     return bool(expired)
 
 
@@ -428,36 +436,75 @@ def get_payable_order(*, order_id: int, user_id: int) -> OrderInfo:
     return order
 
 
-@transaction.atomic
-def mark_order_paid(*, order_id: int) -> OrderInfo:
-    """Record that the order's payment succeeded: status paid, its held stock sold.
+def _publish(event_type: str, **payload) -> None:
+    outbox.publish(event_type, payload, app_label="orders")
 
-    An order that expired meanwhile gets its stock reserved again first. Idempotent for a paid order.
-    Raises OrderNotPayable when that stock is gone or a person cancelled the order.
+
+def reserve_for_payment(*, order_id: int) -> bool:
+    """Make sure the order can take a payment that the provider has accepted, before it is recorded.
+
+    A pending order can. One that expired meanwhile gets its stock held again (inventory commits that on its own).
+    Returns True, or False for an order paid already. Raises OrderNotPayable when that stock is gone, or a person
+    cancelled the order, or it was refunded.
     """
-    order = _load(order_id, lock=True)
+    order = _load(order_id)
     if order.status in PAID_STATES:
-        return get_order(order_id=order_id)
-    expired = order.status == Status.CANCELLED and order.cancelled_by == Order.CancelledBy.EXPIRY
-    if order.status != Status.PENDING and not expired:
+        return False
+    if _expired(order):
+        _hold_again(order)
+    elif order.status != Status.PENDING:
         raise OrderNotPayable()
-    if not inventory.commit_reservation(order_id=order_id):
-        lines = [StockLine(line.product_id, line.quantity) for line in order.lines.all()]
-        try:
-            inventory.reserve_stock(order_id=order_id, lines=lines, expires_at=timezone.now())
-        except InsufficientStock as exc:
-            raise OrderNotPayable("The order expired and its products are no longer in stock.") from exc
-        inventory.commit_reservation(order_id=order_id)
-    reason = "Paid after its reservation expired; the stock was reserved again." if expired else ""
-    _record_change(order_id, source=order.status, target=Status.PAID, actor=Actor.PAYMENT_PROVIDER, reason=reason)
-    order.status, order.paid_at, order.cancelled_by = Status.PAID, timezone.now(), ""
-    order.save(update_fields=["status", "paid_at", "cancelled_by", "updated_at"])
+    return True
+
+
+def _expired(order: Order) -> bool:
+    return order.status == Status.CANCELLED and order.cancelled_by == Order.CancelledBy.EXPIRY
+
+
+def mark_order_paid(*, order_id: int) -> OrderInfo:
+    """Record that the order's payment succeeded: status paid; its held stock is then sold (event ``order.paid``).
+
+    An order that expired meanwhile gets its stock held again first. Idempotent for a paid order.
+    Raises OrderNotPayable when that stock is gone, a person cancelled the order, or it was refunded.
+    """
+    if not reserve_for_payment(order_id=order_id):
+        return get_order(order_id=order_id)
+    order = _load(order_id)
+    expired = _expired(order)
+    now = timezone.now()
+    with transaction.atomic():
+        won = Order.objects.filter(pk=order_id, status=order.status, cancelled_by=order.cancelled_by).update(
+            status=Status.PAID, paid_at=now, cancelled_by="", updated_at=now
+        )
+        if not won:  # changed meanwhile: paid by a concurrent delivery (fine), or cancelled by a person
+            return _paid_or_refused(order_id)
+        reason = "Paid after its reservation expired; the stock was reserved again." if expired else ""
+        _record_change(order_id, source=order.status, target=Status.PAID, actor=Actor.PAYMENT_PROVIDER, reason=reason)
+        _publish("order.paid", order_id=order_id)
     return get_order(order_id=order_id)
+
+
+def _hold_again(order: Order) -> None:
+    """Hold an expired order's stock again, as the sale needs it. Raises OrderNotPayable when it is gone."""
+    expiry = order.status_changes.filter(to_status=Status.CANCELLED).order_by("-at", "-id").first()
+    lines = [StockLine(line.product_id, line.quantity) for line in order.lines.all()]
+    try:
+        inventory.hold_again(order_id=order.id, lines=lines, released_at=expiry.at if expiry else order.updated_at)
+    except InsufficientStock as exc:
+        raise OrderNotPayable("The order expired and its products are no longer in stock.") from exc
+
+
+def _paid_or_refused(order_id: int) -> OrderInfo:
+    order = get_order(order_id=order_id)
+    if order.status not in PAID_STATES:
+        raise OrderNotPayable()
+    return order
 
 
 @transaction.atomic
 def mark_order_refunded(*, order_id: int, actor_id: int | None = None, reason: str = "") -> OrderInfo:
-    """Record that a paid order's payment was refunded: status refunded, sold stock returned.
+    """Record that a paid order's payment was refunded: status refunded; its sold stock is then returned
+    (event ``order.refunded``).
 
     ``actor_id`` is the staff user who asked for the refund; None when the provider reported it.
     Idempotent for a refunded order. Raises InvalidTransition from any status but paid.
@@ -466,7 +513,7 @@ def mark_order_refunded(*, order_id: int, actor_id: int | None = None, reason: s
     if order.status != Status.REFUNDED:
         if order.status != Status.PAID:
             raise InvalidTransition(f"A {order.status} order cannot be refunded.")
-        inventory.return_sold_stock(order_id=order_id, actor_id=actor_id)
+        _publish("order.refunded", order_id=order_id, actor_id=actor_id)
         actor = Actor.PAYMENT_PROVIDER if actor_id is None else Actor.STAFF
         _record_change(
             order_id, source=Status.PAID, target=Status.REFUNDED, actor=actor, actor_id=actor_id, reason=reason
@@ -520,7 +567,7 @@ def cancel_order(*, order_id: int, user_id: int, is_staff: bool = False, reason:
             reason=reason,
             cancelled_by=cancelled_by,
         )
-        inventory.release_reservation(order_id=order_id, actor_id=user_id)
+        _publish("order.cancelled", order_id=order_id, actor_id=user_id, at=timezone.now().isoformat())
     return order
 
 
@@ -578,3 +625,45 @@ def sales_since(*, since: datetime) -> SalesSummary:
         revenue=quantize(paid["revenue"] or Decimal("0")),
         currency=settings.STORE_CURRENCY,
     )
+
+
+def get_order_statuses(*, order_ids: Iterable[int]) -> dict[int, str]:
+    """The status of each of these orders, in one query; unknown ids are left out."""
+    return dict(Order.objects.filter(pk__in=set(order_ids)).values_list("id", "status"))
+
+
+def find_order_ids(*, statuses: Iterable[str]) -> set[int]:
+    """The ids of the orders in any of these statuses, in one query."""
+    return set(Order.objects.filter(status__in=set(statuses)).values_list("id", flat=True))
+
+
+# --- Events from other apps ------------------------------------------------------------------------
+
+
+def on_payment_succeeded(event: outbox.Event) -> None:
+    """``payment.succeeded``: the order is paid; or, if it cannot be any more, ``order.payment_rejected``
+    tells payments to give the money back."""
+    order_id = event.payload["order_id"]
+    try:
+        mark_order_paid(order_id=order_id)
+    except OrderNotPayable as refused:
+        with transaction.atomic():
+            _publish(
+                "order.payment_rejected",
+                order_id=order_id,
+                payment_id=event.payload["payment_id"],
+                reason=refused.message,
+            )
+
+
+def on_payment_refunded(event: outbox.Event) -> None:
+    """``payment.refunded``: a paid order becomes refunded (and its stock returns); any other is left to staff."""
+    order_id = event.payload["order_id"]
+    try:
+        mark_order_refunded(
+            order_id=order_id, actor_id=event.payload.get("actor_id"), reason=event.payload.get("reason", "")
+        )
+    except InvalidTransition:
+        logger.warning(
+            "Order %s was refunded at the provider but cannot become refunded: staff must settle it.", order_id
+        )

@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 from django.core.cache import cache
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from accounts import services as accounts
@@ -21,6 +22,32 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _commit_hooks_run_when_the_code_commits(monkeypatch):
+    """In a test wrapped in a transaction (``django_db``), run on-commit callbacks where the code under test
+    commits (its outermost atomic block exits), as they run in production, instead of never.
+
+    Events between apps are delivered on commit; without this, such tests would see none of their effects.
+    """
+    original_exit = transaction.Atomic.__exit__
+
+    def exit_and_run_hooks(self, exc_type, exc_value, traceback):
+        result = original_exit(self, exc_type, exc_value, traceback)
+        connection = transaction.get_connection(self.using)
+        outermost_of_the_code = connection.atomic_blocks and all(b._from_testcase for b in connection.atomic_blocks)
+        if exc_type is None and not self._from_testcase and outermost_of_the_code and not connection.needs_rollback:
+            hooks, connection.run_on_commit = connection.run_on_commit, []
+            for _, hook, robust in hooks:
+                try:
+                    hook()
+                except Exception:
+                    if not robust:
+                        raise
+        return result
+
+    monkeypatch.setattr(transaction.Atomic, "__exit__", exit_and_run_hooks)
 
 
 @pytest.fixture(autouse=True)

@@ -17,20 +17,25 @@ The provider is never called inside a database transaction.
 
 The modules of this package, by seam: ``charging`` (paying an order, recording what the provider
 answered), ``refunds``, ``webhooks`` (the provider's events), ``reconciliation`` (payments a timeout
-or a crash left unsettled) and ``queries``. Other apps import this package only.
+or a crash left unsettled), ``consistency`` (the cross-app invariants) and ``queries``.
+Other apps import this package only.
 """
 
 from payments.services.charging import pay_order
+from payments.services.consistency import Inconsistency, find_inconsistencies, repair_inconsistencies
 from payments.services.queries import PaymentInfo, list_payments
 from payments.services.reconciliation import reconcile_processing_payments
 from payments.services.refunds import refund_order_payment
 from payments.services.webhooks import apply_webhook_event
 
 __all__ = [
+    "Inconsistency",
     "PaymentInfo",
     "apply_webhook_event",
+    "find_inconsistencies",
     "list_payments",
     "pay_order",
     "reconcile_processing_payments",
     "refund_order_payment",
+    "repair_inconsistencies",
 ]

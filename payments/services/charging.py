@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ecommerce.errors import DomainError
 from orders import services as orders
+from outbox import services as outbox
 from payments.errors import CardError, InvalidPaymentToken, PaymentInProgress
 from payments.gateways import PaymentGateway, ProviderEvent, gateway_for, get_gateway
 from payments.models import Payment
@@ -156,6 +157,24 @@ def _send_charge(payment: Payment, gateway: PaymentGateway) -> _Outcome:
     return _Outcome(result.reference, declined)
 
 
+def on_order_payment_rejected(event: outbox.Event) -> None:
+    """``order.payment_rejected``: the order could not take a payment recorded as succeeded; give the money back.
+
+    Raises PaymentProviderUnavailable (the relay delivers the event again later).
+    """
+    payment = Payment.objects.filter(pk=event.payload["payment_id"], status=Status.SUCCEEDED).first()
+    if payment is None:
+        return
+    logger.warning("Payment %s succeeded but order %s cannot be paid: refunding.", payment.pk, payment.order_id)
+    refund_and_close(
+        payment,
+        reference=payment.provider_reference,
+        from_status=Status.SUCCEEDED,
+        failure_code=orders.OrderNotPayable.code,
+        failure_message=ORDER_NOT_PAYABLE_REFUNDED,
+    )
+
+
 def _record_outcome(
     payment: Payment, outcome: _Outcome, *, reported: bool = False, event: ProviderEvent | None = None
 ) -> Payment:
@@ -201,13 +220,16 @@ class _SucceededAfterFailure(Exception):
 def record_success(
     payment: Payment, *, reference: str, reported: bool = False, event: ProviderEvent | None = None
 ) -> Payment:
-    """Payment succeeded and order paid, in one transaction; or, if the order cannot be paid any more,
-    the money refunded. Idempotent: a payment already recorded as succeeded is returned as it is.
+    """Payment succeeded, with the event ``payment.succeeded`` (on which orders marks the order paid, and
+    inventory then sells its stock); or, if the order cannot be paid any more, the money refunded.
+    Idempotent: a payment already recorded as succeeded is returned as it is.
 
     Raises OrderNotPayable (refunded), PaymentProviderUnavailable (the refund could not be sent; the
     payment stays processing, and settling it again sends the same refund).
     """
     try:
+        if Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).exists():
+            orders.reserve_for_payment(order_id=payment.order_id)
         with transaction.atomic():
             if event is not None and not record_event(event):
                 return Payment.objects.get(pk=payment.pk)
@@ -220,7 +242,9 @@ def record_success(
                 updated_at=timezone.now(),
             )
             if won:
-                orders.mark_order_paid(order_id=payment.order_id)
+                outbox.publish(
+                    "payment.succeeded", {"payment_id": payment.pk, "order_id": payment.order_id}, app_label="payments"
+                )
             elif Payment.objects.filter(pk=payment.pk, status=Status.FAILED).exists():
                 raise _SucceededAfterFailure()
     except orders.OrderNotPayable as not_payable:

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders import services as orders
+from outbox import services as outbox
 from payments.errors import NoPaymentToRefund, PaymentProviderUnavailable
 from payments.gateways import ProviderEvent, gateway_for
 from payments.models import Payment
@@ -35,7 +36,8 @@ def refund_and_close(
 
 
 def refund_order_payment(*, order_id: int, actor_id: int | None = None, reason: str = "") -> None:
-    """Give back the money of a paid order that staff cancelled, then mark the order refunded (stock returned).
+    """Give back the money of a paid order that staff cancelled; the order then becomes refunded and its stock
+    returns (event ``payment.refunded``, delivered when the refund is recorded).
 
     The orders app's Refunder (installed at start-up). Raises NoPaymentToRefund (the order was not paid
     through us: nothing was refunded, the order is unchanged), InvalidTransition (the order is not paid),
@@ -56,7 +58,18 @@ def refund_order_payment(*, order_id: int, actor_id: int | None = None, reason: 
     except PaymentProviderUnavailable as unavailable:
         raise orders.RefundProviderUnavailable() from unavailable
     with transaction.atomic():
-        Payment.objects.filter(pk=payment.pk, status=Status.SUCCEEDED).update(
+        refunded = Payment.objects.filter(pk=payment.pk, status=Status.SUCCEEDED).update(
             status=Status.REFUNDED, updated_at=timezone.now()
         )
-        orders.mark_order_refunded(order_id=order_id, actor_id=actor_id, reason=reason)
+        if refunded:
+            publish_refund(payment, actor_id=actor_id, reason=reason)
+
+
+def publish_refund(payment: Payment, *, actor_id: int | None = None, reason: str = "") -> None:
+    """The event ``payment.refunded``, in the transaction that records the refund: orders then marks the
+    order refunded, and inventory returns its stock."""
+    outbox.publish(
+        "payment.refunded",
+        {"payment_id": payment.pk, "order_id": payment.order_id, "actor_id": actor_id, "reason": reason},
+        app_label="payments",
+    )

@@ -14,6 +14,7 @@ from payments.gateways import ProviderEvent, public_decline_code, verify_webhook
 from payments.models import Payment
 from payments.services.charging import record_failure, record_success
 from payments.services.provider_events import already_applied, record_event, record_event_alone
+from payments.services.refunds import publish_refund
 
 logger = logging.getLogger(__name__)
 
@@ -92,17 +93,8 @@ def _on_charge_refunded(event: ProviderEvent) -> None:
         refunded = Payment.objects.filter(pk=payment.pk, status=Status.SUCCEEDED).update(
             status=Status.REFUNDED, updated_at=timezone.now()
         )
-        if not refunded:
-            return
-        try:
-            with transaction.atomic():
-                orders.mark_order_refunded(order_id=payment.order_id)
-        except orders.InvalidTransition:
-            logger.warning(
-                "Payment %s was refunded at the provider, but order %s cannot become refunded: staff must settle it.",
-                payment.pk,
-                payment.order_id,
-            )
+        if refunded:
+            publish_refund(payment)
 
 
 _EVENT_HANDLERS = {

@@ -114,6 +114,8 @@ def running_server(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
     try:
         _wait_until_healthy(server.url, process)
         yield server
+        # Whatever the tests did, no cross-app invariant is left broken (check_consistency exits 1 if one is).
+        server.manage("check_consistency")
     finally:
         process.terminate()
         process.wait(timeout=10)

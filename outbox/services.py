@@ -1,0 +1,168 @@
+"""Events between apps: a transactional outbox. The public interface of this app.
+
+An app that changes its rows and must cause a change in another app publishes an event in the same
+transaction (``publish``), so the event exists if and only if the change committed. The event is
+delivered in process as soon as that transaction commits, and again by the relay
+(``manage.py relay_events``) if the process died first or a handler failed: at least once. Each handler
+runs in a transaction of its own app's database, together with a row saying it handled that event id,
+so a second delivery changes nothing. Apps subscribe their handlers when they start (``AppConfig.ready``).
+
+Delivery takes a lease on the event (a conditional UPDATE), so concurrent deliverers (the process that
+published it, several relays) do not run it at the same time; an expired lease means its deliverer
+died, and the next one takes over.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, router, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from outbox.models import HandledEvent, OutboxEvent
+
+__all__ = [
+    "Event",
+    "database_of",
+    "deliver_pending",
+    "list_pending_events",
+    "publish",
+    "subscribe",
+]
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str  # e.g. "payment.succeeded"
+    payload: dict[str, Any]
+    source: str  # the database alias it was written to
+
+
+@dataclass(frozen=True)
+class _Handler:
+    name: str
+    app_label: str
+    function: Callable[[Event], None]
+    atomic: bool
+
+
+_handlers: dict[str, list[_Handler]] = {}
+
+
+def database_of(app_label: str) -> str:
+    """The database alias that holds an app's rows (and its outbox)."""
+    return router.db_for_write(OutboxEvent, app_label=app_label) or "default"
+
+
+def subscribe(event_type: str, handler: Callable[[Event], None], *, app_label: str, atomic: bool = True) -> None:
+    """Have ``handler`` applied once to every event of ``event_type``; it changes rows of ``app_label`` only.
+
+    With ``atomic`` (the default) it runs in one transaction of that app's database, with the record that it
+    handled the event. Without, it may call out of the process (it must then be idempotent by itself), and the
+    record is written after it returns.
+    """
+    name = f"{app_label}:{handler.__module__}.{handler.__qualname__}"
+    handlers = _handlers.setdefault(event_type, [])
+    if all(existing.name != name for existing in handlers):
+        handlers.append(_Handler(name=name, app_label=app_label, function=handler, atomic=atomic))
+
+
+def publish(event_type: str, payload: dict[str, Any], *, app_label: str) -> Event:
+    """Write an event in the current transaction of ``app_label``'s database; it is delivered after the commit."""
+    using = database_of(app_label)
+    if not transaction.get_connection(using).in_atomic_block:
+        raise RuntimeError("Publish an event inside the transaction of the change that causes it.")
+    row = OutboxEvent.objects.using(using).create(type=event_type, payload=payload)
+    if getattr(settings, "OUTBOX_DELIVER_ON_COMMIT", True):
+        transaction.on_commit(lambda: _deliver(row.pk, using), using=using, robust=True)
+    return Event(id=str(row.pk), type=event_type, payload=payload, source=using)
+
+
+def _databases() -> list[str]:
+    return list(dict.fromkeys(database_of(app) for app in _apps_with_events()) or ["default"])
+
+
+def _apps_with_events() -> set[str]:
+    from django.apps import apps
+
+    return {config.label for config in apps.get_app_configs()}
+
+
+def list_pending_events() -> list[Event]:
+    """The events not yet delivered, oldest first, in every database."""
+    pending = []
+    for using in _databases():
+        for row in OutboxEvent.objects.using(using).filter(delivered_at__isnull=True).order_by("created_at"):
+            pending.append(Event(id=str(row.pk), type=row.type, payload=row.payload, source=using))
+    return pending
+
+
+def deliver_pending(*, older_than: timedelta = timedelta(0), limit: int = 1000) -> dict[str, int]:
+    """Deliver the events left undelivered (a crash, a failing handler). Safe to run concurrently and repeatedly.
+
+    Returns counts: delivered, failed (a handler raised: the event stays pending), busy (another deliverer
+    holds it).
+    """
+    counts = {"delivered": 0, "failed": 0, "busy": 0}
+    cutoff = timezone.now() - older_than
+    for using in _databases():
+        pending = OutboxEvent.objects.using(using).filter(delivered_at__isnull=True, created_at__lte=cutoff)
+        for event_id in pending.order_by("created_at").values_list("pk", flat=True)[:limit]:
+            counts[_deliver(event_id, using)] += 1
+    return counts
+
+
+def _deliver(event_id, using: str) -> str:
+    """Apply one event to each of its handlers once; "delivered", "failed" or "busy"."""
+    now = timezone.now()
+    events = OutboxEvent.objects.using(using)
+    claimed = (
+        events.filter(pk=event_id, delivered_at__isnull=True)
+        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        .update(leased_until=now + LEASE, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return "busy"
+    row = events.get(pk=event_id)
+    event = Event(id=str(row.pk), type=row.type, payload=row.payload, source=using)
+    try:
+        for handler in _handlers.get(event.type, []):
+            _apply(handler, event)
+    except Exception as exc:  # left for the relay; one event's trouble must not stop the others
+        logger.exception("Handling event %s (%s) failed; the relay will deliver it again.", event.id, event.type)
+        events.filter(pk=event_id).update(leased_until=None, last_error=repr(exc)[:500])
+        return "failed"
+    events.filter(pk=event_id).update(delivered_at=timezone.now(), leased_until=None, last_error="")
+    return "delivered"
+
+
+def _apply(handler: _Handler, event: Event) -> None:
+    using = database_of(handler.app_label)
+    handled = HandledEvent.objects.using(using)
+    if not handler.atomic:
+        if not handled.filter(handler=handler.name, event_id=event.id).exists():
+            handler.function(event)
+            _note_handled(handled, handler, event, using)
+        return
+    with transaction.atomic(using=using):
+        if _note_handled(handled, handler, event, using):
+            handler.function(event)
+
+
+def _note_handled(handled, handler: _Handler, event: Event, using: str) -> bool:
+    """Record that ``handler`` applied ``event``; False if it had already."""
+    try:
+        with transaction.atomic(using=using):
+            handled.create(handler=handler.name, event_id=event.id)
+    except IntegrityError:
+        return False
+    return True
