@@ -1,6 +1,5 @@
 from datetime import timedelta
 from decimal import Decimal
-from unittest import mock
 
 import pytest
 import time_machine
@@ -67,12 +66,16 @@ def test_products_without_sku_do_not_collide(sku):
     assert Product.objects.filter(sku__isnull=True).count() == 2
 
 
-def test_a_sku_taken_by_a_concurrent_insert_is_reported_as_sku_taken():
-    make_product(sku="ABC")
-    # The check before the insert saw no conflict (the other insert had not committed yet).
-    with mock.patch("catalog.services._sku_taken", side_effect=[False, True]), pytest.raises(SkuTaken):
-        make_product(sku="ABC")
-    assert Product.objects.count() == 1
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_inserts_of_one_sku_make_one_product_and_report_the_others_as_sku_taken():
+    from tests.concurrency.conftest import race
+
+    results = race(8, lambda i: services.create_product(name=f"Mug {i}", price=Decimal("1.00"), sku="ABC"))
+
+    created = [r for r in results if isinstance(r, services.ProductInfo)]
+    assert len(created) == 1 and all(isinstance(r, SkuTaken) for r in results if r not in created), results
+    assert [p.sku for p in services.find_products(search="ABC").items] == ["ABC"]
 
 
 def test_an_integrity_error_that_is_not_about_the_sku_is_not_hidden():

@@ -257,6 +257,16 @@ def test_expired_orders_are_cancelled_in_lists(customer, pending_order):
         assert client_for(customer).get("/order").json()["results"][0]["status"] == "cancelled"
 
 
+def test_the_staff_list_reads_without_expiring_orders_and_leaves_the_sweep_to_the_job(staff, pending_order, product):
+    with time_machine.travel(timezone.now() + timedelta(minutes=31), tick=False):
+        listed = client_for(staff).get("/order").json()["results"]
+        assert [(o["id"], o["status"]) for o in listed] == [(pending_order.id, "pending")]
+        assert stock(product).reserved == 2  # nothing was written on the way
+        call_command("release_expired_reservations")
+        assert client_for(staff).get("/order").json()["results"][0]["status"] == "cancelled"
+        assert stock(product).reserved == 0
+
+
 def test_anonymous_is_401(anon_client, pending_order):
     assert anon_client.get("/order").status_code == 401
     assert anon_client.get(f"/order/{pending_order.id}").status_code == 401

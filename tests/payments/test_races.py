@@ -37,8 +37,11 @@ def test_concurrent_payments_of_one_order_charge_once(gateway, customer, product
         "payment_in_progress",
         "already_paid",
     }
-    assert Payment.objects.get().status == "succeeded"
-    assert stripe_server.charge_count == (1 if gateway == "stripe" else 0)
+    # One payment row was ever started (the losers never reached the provider): one charge request, whichever
+    # the gateway; the fake Stripe also counts the charges it took.
+    assert [p.status for p in Payment.objects.all()] == ["succeeded"]
+    if gateway == "stripe":
+        assert stripe_server.charge_count == 1
     assert orders.get_order(order_id=order.id).status == "paid"
     assert ledger(order.id) == [("reservation", 0, 2), ("sale", -2, -2)]
     assert stock(product) == (3, 0)
