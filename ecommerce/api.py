@@ -1,15 +1,24 @@
 """The DRF side of the kernel: domain errors rendered in the standard error envelope."""
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from drf_standardized_errors.formatter import ExceptionFormatter
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
 
 from ecommerce.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+# The errors of a database that cannot be reached or answer now (down, restarting, connection lost,
+# locked): worth retrying, unlike a bug.
+DATABASE_OUTAGES = (OperationalError, InterfaceError)
 
 
 class DomainAPIException(exceptions.APIException):
@@ -38,6 +47,16 @@ class RequestTooLarge(exceptions.APIException):
     default_detail = "The request body is too large."
 
 
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "database_unavailable"
+    default_detail = "The service is briefly unavailable (database unreachable). Retry after Retry-After seconds."
+
+    def __init__(self):
+        super().__init__()
+        self.wait = settings.DATABASE_RETRY_AFTER_SECONDS
+
+
 class DomainAwareExceptionHandler(ExceptionHandler):
     """drf-standardized-errors' handler, taught about DomainError and Django's refusals of a request."""
 
@@ -54,7 +73,14 @@ class DomainAwareExceptionHandler(ExceptionHandler):
             single = exceptions.AuthenticationFailed(detail or None, code=code or None)
             single.auth_header = getattr(exc, "auth_header", None)
             return single
+        if isinstance(exc, DATABASE_OUTAGES):
+            logger.warning("Database unavailable: answering 503 (%s: %s)", type(exc).__name__, exc)
+            return DatabaseUnavailable()
         return super().convert_known_exceptions(exc)
+
+    def report_exception(self, exc: exceptions.APIException, response) -> None:
+        if not isinstance(exc, DatabaseUnavailable):  # an outage is logged above as a warning, not a bug report
+            super().report_exception(exc, response)
 
     def get_headers(self, exc: exceptions.APIException) -> dict:
         headers = super().get_headers(exc)

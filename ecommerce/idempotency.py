@@ -1,18 +1,42 @@
-"""``Idempotency-Key`` support for POST endpoints, with Stripe's semantics.
+"""``Idempotency-Key`` support for POST endpoints, with Stripe's semantics, surviving crashes.
 
 The same key from the same user within 24 h replays the first response and does nothing again;
 the same key with another body is 422 ``idempotency_key_reused``; the same key while the first
-request still runs is 409 ``request_in_progress``. Only successful responses are kept: a request
-that failed changed nothing, so a retry with the same key runs again.
+request still runs is 409 ``request_in_progress`` with ``Retry-After``. Only successful responses are
+kept: a request that failed changed nothing, so a retry with the same key runs again.
+
+How a key survives a worker killed mid-request or a database that went away:
+
+- the claim is a row holding the key for one attempt (``owner``) until ``locked_until`` (a short
+  lease, ``IDEMPOTENCY_LEASE_SECONDS``). A retry that finds the lease over takes the key over (a new
+  owner) and runs again: a dead attempt blocks its key for seconds, not minutes;
+- an attempt records its response only while it still owns the key (compare-and-set on ``owner``).
+  With ``atomic=True`` (for work that is one database transaction, e.g. checkout) that record is
+  written in the same transaction as the work, so the work and its remembered response commit
+  together or not at all: a crash leaves neither, and an attempt that was taken over rolls its work
+  back instead of doing it twice. Work that talks to the outside world (a charge) cannot be one
+  transaction; its service must itself be safe to run again (payments are, per order and per key);
+- a failed attempt gives its key back at once. After a database error it does so on a connection of
+  its own, never on the one that just broke; if the database is down, the lease runs out instead.
 """
 
 import functools
 import hashlib
 import json
+import logging
+import math
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import (
+    DatabaseError,
+    DataError,
+    IntegrityError,
+    connections,
+    router,
+    transaction,
+)
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
@@ -20,9 +44,9 @@ from rest_framework.response import Response
 from ecommerce.errors import Conflict, DomainError
 from ecommerce.models import IdempotencyRecord
 
+logger = logging.getLogger(__name__)
+
 MAX_KEY_LENGTH = 255
-# A request still "running" after this long died with its worker; its key may be used again.
-ABANDONED_AFTER = timedelta(minutes=5)
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",
@@ -31,7 +55,8 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     required=False,
     description="Makes retries safe: the same key (at most 255 characters) from the same user within 24 h "
     "returns the first response and does nothing again. A replay answers 200 instead of 201 and carries "
-    "`Idempotent-Replayed: true`.",
+    "`Idempotent-Replayed: true`. While the first request runs, the key answers 409 `request_in_progress` "
+    "with `Retry-After`; a request whose worker died gives its key back within `Retry-After` seconds.",
 )
 
 
@@ -43,7 +68,7 @@ class IdempotencyKeyReused(DomainError):
 
 class RequestInProgress(Conflict):
     code = "request_in_progress"
-    default_message = "A request with this Idempotency-Key is still being processed."
+    default_message = "A request with this Idempotency-Key is still being processed. Retry after Retry-After seconds."
 
 
 class InvalidIdempotencyKey(DomainError):
@@ -56,29 +81,82 @@ def _fingerprint(request) -> str:
     return hashlib.sha256(f"{request.method} {request.path.rstrip('/')} {body}".encode()).hexdigest()
 
 
+def _in_progress(locked_until) -> RequestInProgress:
+    wait = (locked_until - timezone.now()).total_seconds() if locked_until else settings.IDEMPOTENCY_LEASE_SECONDS
+    return RequestInProgress(extra={"retry_after": max(1, math.ceil(wait))})
+
+
 def _claim(*, user_id: int, scope: str, key: str, fingerprint: str) -> IdempotencyRecord | Response:
-    """Insert the in-progress record, or return the replay of an earlier one."""
+    """Hold the key for a new attempt, or return the replay of an earlier attempt's response.
+
+    A record whose lease ran out (its attempt died or was slow) is taken over. Raises
+    IdempotencyKeyReused, RequestInProgress.
+    """
     now = timezone.now()
     expired_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    lease_end = now + timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
+    lease = {"owner": secrets.token_hex(16), "locked_until": lease_end}
     with transaction.atomic():
         existing = IdempotencyRecord.objects.select_for_update().filter(user_id=user_id, scope=scope, key=key).first()
+        if existing is not None and existing.created_at < expired_before:
+            existing.delete()
+            existing = None
         if existing is not None:
-            stale = existing.created_at < expired_before or (
-                not existing.completed and existing.created_at < now - ABANDONED_AFTER
-            )
-            if not stale:
-                if existing.fingerprint != fingerprint:
-                    raise IdempotencyKeyReused()
-                if not existing.completed:
-                    raise RequestInProgress()
+            if existing.fingerprint != fingerprint:
+                raise IdempotencyKeyReused()
+            if existing.completed:
                 replay_status = 200 if existing.response_status == 201 else existing.response_status
                 return Response(existing.response_body, status=replay_status, headers={"Idempotent-Replayed": "true"})
-            existing.delete()
+            if existing.locked_until is not None and existing.locked_until > now:
+                raise _in_progress(existing.locked_until)
+            logger.warning("Taking over Idempotency-Key %r of user %s: its attempt did not finish.", key, user_id)
+            for field, value in lease.items():
+                setattr(existing, field, value)
+            existing.save(update_fields=list(lease))
+            return existing
         try:
             with transaction.atomic():
-                return IdempotencyRecord.objects.create(user_id=user_id, scope=scope, key=key, fingerprint=fingerprint)
+                return IdempotencyRecord.objects.create(
+                    user_id=user_id, scope=scope, key=key, fingerprint=fingerprint, **lease
+                )
         except IntegrityError as exc:  # a concurrent request with the same key inserted first
-            raise RequestInProgress() from exc
+            raise _in_progress(lease["locked_until"]) from exc
+
+
+def _record_response(claim: IdempotencyRecord, response: Response) -> bool:
+    """Remember a successful response, if the attempt still owns its key (else a retry took it over)."""
+    return bool(
+        IdempotencyRecord.objects.filter(pk=claim.pk, owner=claim.owner, completed=False).update(
+            completed=True, response_status=response.status_code, response_body=response.data, locked_until=None
+        )
+    )
+
+
+def _release(claim: IdempotencyRecord, error: Exception | None = None) -> None:
+    """Give the key back after a failed attempt, so that a retry runs again at once.
+
+    After a database error the connection may be broken: a connection of its own is used. If the
+    database cannot be reached, the claim's lease runs out instead.
+    """
+    connection_lost = isinstance(error, DatabaseError) and not isinstance(error, IntegrityError | DataError)
+    if not connection_lost:
+        try:
+            IdempotencyRecord.objects.filter(pk=claim.pk, owner=claim.owner, completed=False).delete()
+        except DatabaseError:
+            logger.warning("Could not release Idempotency-Key %r; its lease will run out.", claim.key, exc_info=True)
+        return
+    alias = router.db_for_write(IdempotencyRecord)
+    fresh = connections.create_connection(alias)
+    try:
+        with fresh.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {IdempotencyRecord._meta.db_table} WHERE id = %s AND owner = %s AND NOT completed",  # noqa: S608
+                [claim.pk, claim.owner],
+            )
+    except DatabaseError:
+        logger.warning("Database unreachable: Idempotency-Key %r is released when its lease runs out.", claim.key)
+    finally:
+        fresh.close()
 
 
 def purge_expired_records() -> int:
@@ -88,8 +166,12 @@ def purge_expired_records() -> int:
     return deleted
 
 
-def idempotent(scope: str):
-    """Decorate an APIView method so that its responses are replayed for a repeated ``Idempotency-Key``."""
+def idempotent(scope: str, *, atomic: bool = False):
+    """Decorate an APIView method so that its responses are replayed for a repeated ``Idempotency-Key``.
+
+    ``atomic=True`` runs the method in one transaction with the recording of its response: use it when
+    the method's work is a database transaction and nothing else (no call to the outside world).
+    """
 
     def decorator(view_method):
         @functools.wraps(view_method)
@@ -99,21 +181,24 @@ def idempotent(scope: str):
                 return view_method(view, request, *args, **kwargs)
             if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
                 raise InvalidIdempotencyKey(attr="Idempotency-Key")
-            claimed = _claim(user_id=request.user.id, scope=scope, key=key, fingerprint=_fingerprint(request))
-            if isinstance(claimed, Response):
-                return claimed
+            claim = _claim(user_id=request.user.id, scope=scope, key=key, fingerprint=_fingerprint(request))
+            if isinstance(claim, Response):
+                return claim
             try:
-                response = view_method(view, request, *args, **kwargs)
-            except Exception:
-                claimed.delete()
+                if atomic:
+                    with transaction.atomic():
+                        response = view_method(view, request, *args, **kwargs)
+                        if 200 <= response.status_code < 300 and not _record_response(claim, response):
+                            raise _in_progress(None)  # a retry took the key over: it does the work, not us
+                else:
+                    response = view_method(view, request, *args, **kwargs)
+                    if 200 <= response.status_code < 300:
+                        _record_response(claim, response)
+            except Exception as error:
+                _release(claim, error)
                 raise
             if not 200 <= response.status_code < 300:
-                claimed.delete()
-            else:
-                claimed.completed = True
-                claimed.response_status = response.status_code
-                claimed.response_body = response.data
-                claimed.save(update_fields=["completed", "response_status", "response_body"])
+                _release(claim)
             return response
 
         return wrapper

@@ -10,6 +10,12 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
     completed = models.BooleanField(default=False)
+    owner = models.CharField(
+        max_length=32, blank=True, help_text="Random id of the attempt that holds the key while it runs."
+    )
+    locked_until = models.DateTimeField(
+        null=True, blank=True, help_text="Until when the running attempt holds the key; then a retry may take it over."
+    )
     response_status = models.PositiveSmallIntegerField(null=True)
     response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

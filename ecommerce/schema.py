@@ -126,7 +126,7 @@ class AutoSchema(SpectacularAutoSchema):
         return dict(sorted(responses.items()))
 
     def _generic_errors(self) -> list[ErrorCode]:
-        errors = [ErrorCode(406, "not_acceptable"), ErrorCode(500, "error")]
+        errors = [ErrorCode(406, "not_acceptable"), ErrorCode(500, "error"), ErrorCode(503, "database_unavailable")]
         if self.method in ("POST", "PUT", "PATCH") and self._has_request_body():
             errors.append(ErrorCode(413, "request_too_large"))
             if not getattr(self.view, "reads_raw_body", False):
@@ -260,8 +260,8 @@ def document_response_headers(result, generator, request, public):
             for status_code, response in operation["responses"].items():
                 headers = response.setdefault("headers", {})
                 names = ["X-Request-ID"]
-                if status_code in ("429", "503"):
-                    names.append("Retry-After")
+                if status_code in ("429", "503") or (idempotent and status_code == "409"):
+                    names.append("Retry-After")  # on 409: request_in_progress, payment_in_progress
                 if idempotent and status_code == "200":
                     names.append("Idempotent-Replayed")
                 for name in names:

@@ -182,6 +182,11 @@ try:
 except (ZoneInfoNotFoundError, ValueError) as exc:
     raise ImproperlyConfigured(f"STORE_TIME_ZONE {STORE_TIME_ZONE!r} is not a time zone name.") from exc
 IDEMPOTENCY_KEY_TTL_HOURS = 24
+# A request holding an Idempotency-Key that has not finished after this long may be taken over by a retry
+# (its worker may have died); taking over is safe, since the first attempt then cannot record its outcome.
+IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "10"))
+# What a request that met an unreachable database answers in Retry-After.
+DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "2"))
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")

@@ -1,5 +1,8 @@
-"""Operator endpoints of the kernel."""
+"""Operator endpoints of the kernel, and the answers to requests that failed outside a DRF view."""
 
+import sys
+
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -8,6 +11,8 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from ecommerce.api import DATABASE_OUTAGES, DatabaseUnavailable
 
 
 class HealthView(APIView):
@@ -68,7 +73,19 @@ def not_found(request, exception=None) -> HttpResponse:
 
 
 def server_error(request) -> HttpResponse:
-    """A crash answers in the API's error envelope, or as a plain HTML page (no database needed) for people."""
+    """A crash answers in the API's error envelope, or as a plain HTML page (no database needed) for people.
+
+    An unreachable database is 503 with Retry-After rather than 500. Django calls this while the
+    exception is being handled, so it is still ``sys.exc_info()``.
+    """
+    if isinstance(sys.exc_info()[1], DATABASE_OUTAGES):
+        if _wants_html(request):
+            response = HttpResponse(render_to_string("503.html"), status=503)
+        else:
+            error = DatabaseUnavailable()
+            response = _error_envelope(503, "server_error", error.default_code, str(error.detail))
+        response["Retry-After"] = str(settings.DATABASE_RETRY_AFTER_SECONDS)
+        return response
     if _wants_html(request):
         return HttpResponse(render_to_string("500.html"), status=500)
     return _error_envelope(500, "server_error", "error", "Server Error (500)")

@@ -142,7 +142,7 @@ class CheckoutView(APIView):
         "`/auth/me/addresses` (400 `attr` e.g. `shippingAddress.country`, code `invalid_country`).",
         examples=[OpenApiExample("Check out", value={}, request_only=True)],
     )
-    @idempotent("checkout")
+    @idempotent("checkout", atomic=True)
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -2,7 +2,9 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from cart import services as cart
@@ -28,3 +30,45 @@ def test_a_key_older_than_a_day_can_be_used_again(customer, customer_client, pro
     with time_machine.travel(timezone.now() + timedelta(hours=25), tick=False):
         again = client_for(customer).post("/order/checkout", {}, format="json", HTTP_IDEMPOTENCY_KEY="k")
     assert again.status_code == 201
+
+
+# --- Crashes and outages ---------------------------------------------------------------------------
+
+
+class WorkerDied(BaseException):
+    """What a worker killed mid-request looks like from inside: no ``except Exception`` runs (gunicorn's
+    timeout kill raises SystemExit the same way); the database rolls back its open transaction."""
+
+
+def dying_on(table: str):
+    def wrapper(execute, sql, params, many, context):
+        if sql.startswith(f'INSERT INTO "{table}"'):
+            raise WorkerDied()
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+def checkout(client, key: str):
+    return client.post("/order/checkout", {}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_a_key_held_by_a_dead_worker_answers_409_with_retry_after_then_runs_again(customer, customer_client, product):
+    cart.add_to_cart(user_id=customer.id, product_id=product.id, quantity=2)
+    with connection.execute_wrapper(dying_on("orders_order")), pytest.raises(WorkerDied):
+        checkout(customer_client, "crashed")
+    claim = IdempotencyRecord.objects.get(key="crashed")
+    assert not claim.completed
+
+    blocked = checkout(client_for(customer), "crashed")
+    assert blocked.status_code == 409
+    assert blocked.json()["errors"][0]["code"] == "request_in_progress"
+    assert 1 <= int(blocked["Retry-After"]) <= settings.IDEMPOTENCY_LEASE_SECONDS
+
+    with time_machine.travel(claim.locked_until + timedelta(seconds=1), tick=False):
+        retried = checkout(client_for(customer), "crashed")
+        replayed = checkout(client_for(customer), "crashed")
+    assert retried.status_code == 201
+    assert (replayed.status_code, replayed.json()) == (200, retried.json())
+    assert client_for(customer).get("/order").json()["count"] == 1
+    assert [item["quantity"] for item in retried.json()["items"]] == [2]

@@ -1,0 +1,151 @@
+"""A database that goes away mid-request: 503 with Retry-After in the error envelope, and nothing stuck."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.db import OperationalError, connection, connections
+from django.test import Client
+
+from cart import services as cart
+from ecommerce.models import IdempotencyRecord
+from orders.models import Order
+from tests.conftest import client_for, make_product, make_user
+
+
+def failing_on(table: str):
+    """The database refusing a statement the way a restarting server does."""
+
+    def wrapper(execute, sql, params, many, context):
+        if f'"{table}"' in sql:
+            raise OperationalError("the database system is shutting down")
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+def assert_database_unavailable(response):
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) == settings.DATABASE_RETRY_AFTER_SECONDS
+    body = response.json()
+    assert body["type"] == "server_error"
+    assert body["errors"][0]["code"] == "database_unavailable"
+
+
+@pytest.mark.django_db
+def test_an_api_read_during_an_outage_is_503_with_retry_after(customer, customer_client):
+    with connection.execute_wrapper(failing_on("cart_cart")):
+        assert_database_unavailable(customer_client.get("/cart"))
+    assert customer_client.get("/cart").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/admin/", "/shop/cart/"])
+def test_a_page_during_an_outage_is_an_html_503_with_retry_after(path):
+    client = Client(raise_request_exception=False)  # as a WSGI server sees it
+    client.cookies["sessionid"] = "a" * 32  # a session to look up
+    with connection.execute_wrapper(failing_on("django_session")):
+        response = client.get(path)
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) == settings.DATABASE_RETRY_AFTER_SECONDS
+    assert response["Content-Type"].startswith("text/html")
+    assert "try again" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)  # the key is given back on a connection of its own
+def test_a_checkout_that_met_an_outage_gives_its_key_back():
+    customer, product = make_user(), make_product(stock=3)
+    customer_client = client_for(customer)
+    cart.add_to_cart(user_id=customer.id, product_id=product.id, quantity=1)
+    with connection.execute_wrapper(failing_on("orders_order")):
+        failed = customer_client.post("/order/checkout", {}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert_database_unavailable(failed)
+    retried = customer_client.post("/order/checkout", {}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert retried.status_code == 201
+    assert Order.objects.count() == 1
+
+
+def _terminate_backend_on(table: str, pid: int):
+    """Kill this connection's server process when it touches ``table``: a connection broken mid-transaction."""
+
+    def wrapper(execute, sql, params, many, context):
+        if sql.startswith(f'INSERT INTO "{table}"'):
+            killer = connections.create_connection("default")
+            try:
+                with killer.cursor() as cursor:
+                    cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            finally:
+                killer.close()
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_checkout_whose_connection_broke_is_503_and_its_key_is_free_at_once():
+    customer, product = make_user(), make_product(stock=3)
+    cart.add_to_cart(user_id=customer.id, product_id=product.id, quantity=1)
+    client = client_for(customer)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+
+    with connection.execute_wrapper(_terminate_backend_on("orders_order", pid)):
+        broken = client.post("/order/checkout", {}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+
+    assert_database_unavailable(broken)
+    assert not IdempotencyRecord.objects.filter(key="k").exists()  # released on a connection of its own
+    retried = client.post("/order/checkout", {}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert retried.status_code == 201
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_checkout_taken_over_by_a_retry_is_done_once():
+    """A slow attempt whose lease ran out, and whose key a retry took over, rolls its own order back."""
+    customer, product = make_user(), make_product(stock=3)
+    cart.add_to_cart(user_id=customer.id, product_id=product.id, quantity=1)
+    retry_waits_for_the_cart = threading.Event()
+    retries = []
+
+    def retry():
+        """The client gave up on the first attempt and retries after the lease, on another connection."""
+
+        def note_the_cart_lock(execute, sql, params, many, context):
+            if '"cart_cart"' in sql and "FOR UPDATE" in sql:
+                retry_waits_for_the_cart.set()  # the key is taken over; the first attempt holds the cart
+            return execute(sql, params, many, context)
+
+        try:
+            later = IdempotencyRecord.objects.get(key="slow").locked_until + timedelta(seconds=1)
+            with time_machine.travel(later, tick=False), connection.execute_wrapper(note_the_cart_lock):
+                retries.append(
+                    client_for(customer).post("/order/checkout", {}, format="json", HTTP_IDEMPOTENCY_KEY="slow")
+                )
+        finally:
+            retry_waits_for_the_cart.set()
+            connection.close()
+
+    thread = threading.Thread(target=retry)
+
+    def retry_while_the_order_is_uncommitted(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith('INSERT INTO "orders_order"') and not thread.is_alive() and not retries:
+            thread.start()
+            retry_waits_for_the_cart.wait()
+        return result
+
+    with connection.execute_wrapper(retry_while_the_order_is_uncommitted):
+        first = client_for(customer).post("/order/checkout", {}, format="json", HTTP_IDEMPOTENCY_KEY="slow")
+    thread.join()
+
+    assert first.status_code == 409
+    assert first.json()["errors"][0]["code"] == "request_in_progress"
+    assert retries[0].status_code == 201
+    assert list(Order.objects.values_list("id", flat=True)) == [retries[0].json()["id"]]
+    replay = client_for(customer).post("/order/checkout", {}, format="json", HTTP_IDEMPOTENCY_KEY="slow")
+    assert (replay.status_code, replay.json()) == (200, retries[0].json())
