@@ -6,19 +6,15 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import InterfaceError, OperationalError
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from drf_standardized_errors.formatter import ExceptionFormatter
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
 
+from ecommerce.db import DATABASE_OUTAGES
 from ecommerce.errors import DomainError
 
 logger = logging.getLogger(__name__)
-
-# The errors of a database that cannot be reached or answer now (down, restarting, connection lost,
-# locked): worth retrying, unlike a bug.
-DATABASE_OUTAGES = (OperationalError, InterfaceError)
 
 
 class DomainAPIException(exceptions.APIException):

@@ -29,18 +29,12 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import (
-    DatabaseError,
-    DataError,
-    IntegrityError,
-    connections,
-    router,
-    transaction,
-)
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
+from ecommerce.db import execute_on_fresh_connection
 from ecommerce.errors import Conflict, DomainError
 from ecommerce.models import IdempotencyRecord
 
@@ -145,18 +139,11 @@ def _release(claim: IdempotencyRecord, error: Exception | None = None) -> None:
         except DatabaseError:
             logger.warning("Could not release Idempotency-Key %r; its lease will run out.", claim.key, exc_info=True)
         return
-    alias = router.db_for_write(IdempotencyRecord)
-    fresh = connections.create_connection(alias)
-    try:
-        with fresh.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {IdempotencyRecord._meta.db_table} WHERE id = %s AND owner = %s AND NOT completed",  # noqa: S608
-                [claim.pk, claim.owner],
-            )
-    except DatabaseError:
-        logger.warning("Database unreachable: Idempotency-Key %r is released when its lease runs out.", claim.key)
-    finally:
-        fresh.close()
+    execute_on_fresh_connection(
+        IdempotencyRecord,
+        f"DELETE FROM {IdempotencyRecord._meta.db_table} WHERE id = %s AND owner = %s AND NOT completed",  # noqa: S608
+        [claim.pk, claim.owner],
+    )
 
 
 def purge_expired_records() -> int:

@@ -12,7 +12,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecommerce.api import DATABASE_OUTAGES, DatabaseUnavailable
+from ecommerce.api import DatabaseUnavailable
+from ecommerce.db import DATABASE_OUTAGES
 
 
 class HealthView(APIView):

@@ -164,8 +164,11 @@ class PaymentsView(GenericAPIView):
         },
         description="Pays one of your pending orders by card, before it expires (`expiresAt`). "
         f"{TOKEN_HELP} An unknown token is 400 `invalid_payment_token` and leaves no payment behind. "
-        "If the provider does not answer (503), retrying is safe: the card is never charged twice. Send an "
-        "`Idempotency-Key` to get the first answer back on a retry.",
+        "If the provider does not answer or the database is briefly unavailable (503), retrying is safe: the "
+        "retry settles the earlier attempt first (asking the provider) and the card is never charged twice. "
+        "Send an `Idempotency-Key` to get the first answer back on a retry: replayed (200) if it was remembered, "
+        "else the same payment (201) even when the first answer was lost on the way. 409 `payment_in_progress` "
+        "carries `Retry-After`: the seconds until the running charge request must have ended.",
         examples=[
             OpenApiExample("Visa test card", value={"orderId": 1, "token": "tok_visa"}, request_only=True),
             OpenApiExample(
@@ -180,7 +183,9 @@ class PaymentsView(GenericAPIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        payment = services.pay_order(user_id=request.user.id, **data.validated_data)
+        payment = services.pay_order(
+            user_id=request.user.id, request_key=request.headers.get("Idempotency-Key", ""), **data.validated_data
+        )
         body = {
             "payment": PaymentSerializer(payment).data,
             "order": PaidOrderSerializer(orders.get_order(order_id=payment.order_id)).data,

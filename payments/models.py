@@ -49,8 +49,15 @@ class Payment(models.Model):
     )
     outcome_reported = models.BooleanField(
         default=False,
-        help_text="An API response told the payer this payment succeeded. A success settled after the payer's "
-        "request timed out is reported to the payer's retry.",
+        help_text="An API response telling the payer of this success was sent (and may have been lost: a retry "
+        "with the same Idempotency-Key still gets the payment). A success settled after the payer's request "
+        "timed out is reported to the payer's next request.",
+    )
+    request_key = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The payer's Idempotency-Key for the request that started this payment: a retry with it whose "
+        "first answer was lost gets this payment back.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,6 +1,7 @@
 """Charging an order: the payment row, the charge request, and recording what the provider answered."""
 
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ecommerce.db import DATABASE_OUTAGES, execute_on_fresh_connection
 from ecommerce.errors import DomainError
 from orders import services as orders
 from outbox import services as outbox
@@ -48,28 +50,35 @@ class _Outcome:
         return self.error is None
 
 
-def pay_order(*, user_id: int, order_id: int, token: str) -> PaymentInfo:
+def pay_order(*, user_id: int, order_id: int, token: str, request_key: str = "") -> PaymentInfo:
     """Charge the caller's pending order with a card token, once, and mark the order paid.
 
-    A payment of the caller's left ``processing`` by a timeout is settled first (its own charge request
-    re-sent, which the provider answers without charging again); if it succeeded, it is the answer.
-    Raises OrderNotFound, OrderNotPayable, AlreadyPaid, PaymentInProgress (409), CardError (402),
-    InvalidPaymentToken (400), PaymentProviderUnavailable (503: the payment stays processing).
+    A payment of the caller's left ``processing`` (a timeout, a crash, a database outage after the
+    charge) is settled first: its own charge request is re-sent, which the provider answers without
+    charging again; if it succeeded, it is the answer. So is a success made by an earlier request with
+    the same ``request_key`` (the client's Idempotency-Key) whose answer was lost, or one nobody was told of.
+    Raises OrderNotFound, OrderNotPayable, AlreadyPaid, PaymentInProgress (409, with Retry-After),
+    CardError (402), InvalidPaymentToken (400), PaymentProviderUnavailable (503: the payment stays processing).
     """
+    earlier_success = Q(status=Status.SUCCEEDED, outcome_reported=False)
+    if request_key:
+        earlier_success |= Q(status=Status.SUCCEEDED, request_key=request_key)
     earlier = (
         Payment.objects.filter(order_id=order_id, user_id=user_id)
-        .filter(Q(status=Status.PROCESSING) | Q(status=Status.SUCCEEDED, outcome_reported=False))
+        .filter(Q(status=Status.PROCESSING) | earlier_success)
         .first()
     )
     if earlier is not None:
         if earlier.status == Status.PROCESSING:
             earlier = settle_unfinished(earlier)
-        if earlier.status == Status.SUCCEEDED and _take_report(earlier):
+        if earlier.status == Status.SUCCEEDED and (
+            _take_report(earlier) or (request_key and earlier.request_key == request_key)
+        ):
             return payment_info(earlier)
 
     order = orders.get_payable_order(order_id=order_id, user_id=user_id)
     gateway = get_gateway()
-    payment = _start_payment(order=order, user_id=user_id, token=token, provider=gateway.name)
+    payment = _start_payment(order=order, user_id=user_id, token=token, provider=gateway.name, request_key=request_key)
     outcome = _send_charge(payment, gateway)
     payment = _record_outcome(payment, outcome, reported=True)
     if payment.status == Status.SUCCEEDED:
@@ -91,7 +100,9 @@ def _take_report(payment: Payment) -> bool:
     )
 
 
-def _start_payment(*, order: orders.OrderInfo, user_id: int, token: str, provider: str) -> Payment:
+def _start_payment(
+    *, order: orders.OrderInfo, user_id: int, token: str, provider: str, request_key: str = ""
+) -> Payment:
     """Commit a ``processing`` payment for the order before any money moves.
 
     Raises AlreadyPaid or PaymentInProgress when the order has a succeeded or processing payment.
@@ -106,6 +117,7 @@ def _start_payment(*, order: orders.OrderInfo, user_id: int, token: str, provide
                 provider=provider,
                 token=token,
                 in_flight_until=_lease_end(),
+                request_key=request_key,
             )
             # Our id, plus a random part: ids start again after a database reset, the provider's keys do not.
             payment.idempotency_key = f"payment-{payment.pk}-{secrets.token_hex(4)}"
@@ -116,8 +128,14 @@ def _start_payment(*, order: orders.OrderInfo, user_id: int, token: str, provide
             raise
         if live.status == Status.SUCCEEDED:
             raise orders.AlreadyPaid() from None
-        raise PaymentInProgress() from None
+        raise _in_progress(live) from None
     return payment
+
+
+def _in_progress(payment: Payment, message: str | None = None) -> PaymentInProgress:
+    """PaymentInProgress, with how long to wait: until the running charge request must have ended."""
+    wait = (payment.in_flight_until - timezone.now()).total_seconds() if payment.in_flight_until else 1
+    return PaymentInProgress(message, extra={"retry_after": max(1, math.ceil(wait))})
 
 
 def _lease_end() -> datetime:
@@ -182,14 +200,29 @@ def _record_outcome(
 
     Raises OrderNotPayable after refunding a success that came too late for the order.
     """
-    if outcome.succeeded:
-        return record_success(payment, reference=outcome.reference, reported=reported, event=event)
-    if isinstance(outcome.error, InvalidPaymentToken):
-        # Refused before any payment existed (the token is unknown): there is no attempt to keep or show.
-        Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).delete()
-        return payment
-    record_failure(payment, reference=outcome.reference, error=outcome.error, event=event)
-    return Payment.objects.get(pk=payment.pk)
+    try:
+        if outcome.succeeded:
+            return record_success(payment, reference=outcome.reference, reported=reported, event=event)
+        if isinstance(outcome.error, InvalidPaymentToken):
+            # Refused before any payment existed (the token is unknown): there is no attempt to keep or show.
+            Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).delete()
+            return payment
+        record_failure(payment, reference=outcome.reference, error=outcome.error, event=event)
+        return Payment.objects.get(pk=payment.pk)
+    except DATABASE_OUTAGES:
+        # The provider has answered, but we could not write it down: no request is in flight any more,
+        # so the payer's retry may settle the payment at once (asking the provider again, which replays).
+        _end_lease_on_fresh_connection(payment)
+        raise
+
+
+def _end_lease_on_fresh_connection(payment: Payment) -> None:
+    table = Payment._meta.db_table
+    execute_on_fresh_connection(
+        Payment,
+        f"UPDATE {table} SET in_flight_until = NULL WHERE id = %s AND status = %s",  # noqa: S608
+        [payment.pk, Status.PROCESSING],
+    )
 
 
 def settle_unfinished(payment: Payment) -> Payment:
@@ -199,7 +232,7 @@ def settle_unfinished(payment: Payment) -> Payment:
     PaymentProviderUnavailable, OrderNotPayable (it succeeded too late, and was refunded).
     """
     if not payment.provider_reference and payment.created_at < timezone.now() - REPLAY_WINDOW:
-        raise PaymentInProgress("An earlier payment for this order is being checked by our staff.")
+        raise PaymentInProgress("An earlier payment for this order is being checked by our staff.")  # no retry
     claimed = (
         Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING)
         .filter(Q(in_flight_until__isnull=True) | Q(in_flight_until__lte=timezone.now()))
@@ -208,7 +241,7 @@ def settle_unfinished(payment: Payment) -> Payment:
     if not claimed:
         current = Payment.objects.get(pk=payment.pk)
         if current.status == Status.PROCESSING:
-            raise PaymentInProgress()
+            raise _in_progress(current)
         return current
     return _record_outcome(payment, _send_charge(payment, gateway_for(payment.provider)))
 
