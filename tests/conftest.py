@@ -161,3 +161,19 @@ def count_queries():
             return [q["sql"] for q in self.captured_queries if "SAVEPOINT" not in q["sql"]]
 
     return lambda: Counter(connection)
+
+
+class WorkerDied(BaseException):
+    """What a worker killed mid-request looks like from inside: no ``except Exception`` runs (gunicorn's
+    timeout kill raises SystemExit the same way); the database rolls back its open transaction."""
+
+
+def worker_dies_at(statement: str):
+    """A ``connection.execute_wrapper`` killing the request when it sends a statement starting with ``statement``."""
+
+    def wrapper(execute, sql, params, many, context):
+        if sql.startswith(statement):
+            raise WorkerDied()
+        return execute(sql, params, many, context)
+
+    return wrapper

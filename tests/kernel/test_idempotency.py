@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from cart import services as cart
 from ecommerce.models import IdempotencyRecord
-from tests.conftest import client_for
+from tests.conftest import WorkerDied, client_for, worker_dies_at
 
 pytestmark = pytest.mark.django_db
 
@@ -35,27 +35,13 @@ def test_a_key_older_than_a_day_can_be_used_again(customer, customer_client, pro
 # --- Crashes and outages ---------------------------------------------------------------------------
 
 
-class WorkerDied(BaseException):
-    """What a worker killed mid-request looks like from inside: no ``except Exception`` runs (gunicorn's
-    timeout kill raises SystemExit the same way); the database rolls back its open transaction."""
-
-
-def dying_on(table: str):
-    def wrapper(execute, sql, params, many, context):
-        if sql.startswith(f'INSERT INTO "{table}"'):
-            raise WorkerDied()
-        return execute(sql, params, many, context)
-
-    return wrapper
-
-
 def checkout(client, key: str):
     return client.post("/order/checkout", {}, format="json", HTTP_IDEMPOTENCY_KEY=key)
 
 
 def test_a_key_held_by_a_dead_worker_answers_409_with_retry_after_then_runs_again(customer, customer_client, product):
     cart.add_to_cart(user_id=customer.id, product_id=product.id, quantity=2)
-    with connection.execute_wrapper(dying_on("orders_order")), pytest.raises(WorkerDied):
+    with connection.execute_wrapper(worker_dies_at('INSERT INTO "orders_order"')), pytest.raises(WorkerDied):
         checkout(customer_client, "crashed")
     claim = IdempotencyRecord.objects.get(key="crashed")
     assert not claim.completed

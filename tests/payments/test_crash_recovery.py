@@ -10,12 +10,8 @@ from django.utils import timezone
 from ecommerce.models import IdempotencyRecord
 from orders import services as orders
 from payments.models import Payment
-from tests.conftest import client_for, make_product, make_user
+from tests.conftest import WorkerDied, client_for, make_product, make_user, worker_dies_at
 from tests.payments.conftest import place_order
-
-
-class WorkerDied(BaseException):
-    """A worker killed mid-request: no ``except Exception`` runs; the database rolls back what was open."""
 
 
 def pay(client, order_id, key: str):
@@ -28,12 +24,7 @@ def charges(gateway: str, stripe_server) -> int | None:
 
 @pytest.mark.django_db
 def test_a_retry_of_a_payment_whose_answer_was_lost_gets_the_same_payment(gateway, customer, order, stripe_server):
-    def die_before_remembering_the_answer(execute, sql, params, many, context):
-        if sql.startswith('UPDATE "ecommerce_idempotencyrecord"'):
-            raise WorkerDied()
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(die_before_remembering_the_answer), pytest.raises(WorkerDied):
+    with connection.execute_wrapper(worker_dies_at('UPDATE "ecommerce_idempotencyrecord"')), pytest.raises(WorkerDied):
         pay(client_for(customer), order.id, "lost-answer")
     paid = Payment.objects.get()
     assert (paid.status, orders.get_order(order_id=order.id).status) == ("succeeded", "paid")
