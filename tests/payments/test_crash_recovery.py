@@ -57,12 +57,12 @@ def failing_once_on(statement: str):
 
 
 @pytest.mark.django_db(transaction=True)  # the charge's lease is ended on a connection of its own
-def test_an_outage_between_the_charge_and_the_order_update_is_settled_by_the_retry(gateway, stripe_server):
+def test_an_outage_between_the_charge_and_its_recording_is_settled_by_the_retry(gateway, stripe_server):
     customer = make_user()
     order = place_order(customer, make_product(price="19.99", stock=5), 2)
     client = client_for(customer)
 
-    with connection.execute_wrapper(failing_once_on('UPDATE "orders_order"')):
+    with connection.execute_wrapper(failing_once_on('UPDATE "payments_payment" SET "status"')):
         cut_short = pay(client, order.id, "k")
 
     assert cut_short.status_code == 503
