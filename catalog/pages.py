@@ -19,10 +19,13 @@ from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.db import connections, router
 from django.db.models import Count, Window
+from django.utils.dateparse import parse_datetime
 
 from catalog.errors import ProductNotFound
 from catalog.models import CatalogueVersion, Product
@@ -114,9 +117,38 @@ def render_product(row: Sequence, *, currency: str) -> RenderedProduct:
     return RenderedProduct(id=product_id, head=(head[:-1] + ',"stock":').encode(), tail=("," + tail[1:]).encode())
 
 
+def _cursor(model):
+    return connections[router.db_for_read(model)].cursor()
+
+
 def catalogue_version() -> str:
-    """The current catalogue version token, in one query ("" while the table has no row, e.g. after a flush)."""
-    return CatalogueVersion.objects.filter(pk=1).values_list("token", flat=True).first() or ""
+    """The current catalogue version token, in one query ("" while the table has no row, e.g. after a flush).
+
+    Plain SQL, as the product row below: these run on every request, and the ORM costs several times the query.
+    """
+    with _cursor(CatalogueVersion) as cursor:
+        cursor.execute(f"SELECT token FROM {CatalogueVersion._meta.db_table} WHERE id = 1")  # noqa: S608 - constant
+        row = cursor.fetchone()
+    return row[0] if row else ""
+
+
+def _aware(value: datetime | str) -> datetime:
+    """A timestamp column as the ORM gives it (SQLite hands plain SQL a naive UTC value, or text)."""
+    value = parse_datetime(value) if isinstance(value, str) else value
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _active_product_row(product_id: int) -> tuple | None:
+    """An active product's ``COLUMNS``, typed as the ORM would type them, or None."""
+    sql = f"SELECT {', '.join(COLUMNS)} FROM {Product._meta.db_table} WHERE id = %s AND is_active"  # noqa: S608
+    with _cursor(Product) as cursor:
+        cursor.execute(sql, [product_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    *text, price, is_active, created_at, updated_at = row
+    price = price if isinstance(price, Decimal) else Decimal(str(price))
+    return (*text, price, bool(is_active), _aware(created_at), _aware(updated_at))
 
 
 def _page_number(page: str, count: int | None, page_size: int) -> int:
@@ -191,7 +223,7 @@ def product_list_page(*, filters: ProductFilters, page: str, page_size: int) -> 
 
 def product_for_sale(*, product_id: int) -> bytes:
     """An active product with its stock now, as the JSON clients get, in two queries. Raises ProductNotFound."""
-    row = Product.objects.filter(pk=product_id, is_active=True).values_list(*COLUMNS).first()
+    row = _active_product_row(product_id)
     if row is None:
         raise ProductNotFound()
     product = render_product(row, currency=settings.STORE_CURRENCY)

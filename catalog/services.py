@@ -5,7 +5,7 @@ change made here goes through ``inventory.services`` (so it is written to the st
 same transaction as the product change.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,6 +21,7 @@ from inventory import services as inventory
 __all__ = [
     "MAX_STOCK",
     "ORDERINGS",
+    "NewProduct",
     "ProductDetails",
     "ProductInfo",
     "ProductNotFound",
@@ -32,6 +33,7 @@ __all__ = [
     "get_active_product",
     "get_product_for_sale",
     "get_products",
+    "import_products",
     "list_categories",
     "update_product",
 ]
@@ -112,6 +114,33 @@ def create_product(
     _save(product)
     inventory.create_stock_item(product_id=product.id, on_hand=stock, actor_id=actor_id)
     return _info(product)
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    """A product to import: what ``create_product`` takes, less its stock."""
+
+    name: str
+    price: Decimal
+    description: str = ""
+    category: str = ""
+    sku: str | None = None
+
+
+@transaction.atomic
+def import_products(*, products: Sequence[NewProduct], stock: int = 0, actor_id: int | None = None) -> list[int]:
+    """Create many products at once, ``stock`` units each, with their stock items (ledger: initial), in bulk INSERTs.
+
+    For loading catalogues (the benchmark's million products): nothing is validated beyond the database's
+    constraints, so a taken SKU raises IntegrityError; then nothing is created.
+    """
+    created = Product.objects.bulk_create(
+        Product(name=p.name, price=p.price, description=p.description, category=p.category, sku=p.sku or None)
+        for p in products
+    )
+    product_ids = [product.id for product in created]
+    inventory.create_stock_items(product_ids=product_ids, on_hand=stock, actor_id=actor_id)
+    return product_ids
 
 
 @transaction.atomic

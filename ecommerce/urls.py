@@ -7,7 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from ecommerce.urlpatterns import mount, route
-from ecommerce.views import HealthView, PingView
+from ecommerce.views import HealthView, PingView, plain_ping
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -27,6 +27,7 @@ urlpatterns = [
 
 if os.environ.get("BENCHMARK_ENDPOINTS") == "1":  # set by `make bench` only
     urlpatterns.append(mount("bench/ping", [route("", PingView.as_view(), "bench-ping")]))
+    urlpatterns.append(mount("bench/django-ping", [route("", plain_ping, "bench-django-ping")]))
 
 handler404 = "ecommerce.views.not_found"
 handler500 = "ecommerce.views.server_error"

@@ -55,6 +55,11 @@ class PingView(APIView):
         return Response({"ok": True})
 
 
+def plain_ping(request) -> JsonResponse:
+    """The same answer as PingView from a plain Django view: what the framework floor is compared with."""
+    return JsonResponse({"ok": True})
+
+
 def _error_envelope(status: int, error_type: str, code: str, detail: str) -> JsonResponse:
     return JsonResponse({"type": error_type, "errors": [{"code": code, "detail": detail, "attr": None}]}, status=status)
 

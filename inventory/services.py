@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Case, F, IntegerField, Sum, Value, When
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ __all__ = [
     "adjust_stock",
     "commit_reservation",
     "create_stock_item",
+    "create_stock_items",
     "find_ledger_drift",
     "get_available_stock",
     "get_in_stock_product_ids",
@@ -106,6 +107,21 @@ def create_stock_item(*, product_id: int, on_hand: int = 0, actor_id: int | None
 
 
 @transaction.atomic
+def create_stock_items(*, product_ids: Sequence[int], on_hand: int, actor_id: int | None = None) -> None:
+    """Start keeping stock for many products at once, ``on_hand`` units each (ledger: initial), in bulk INSERTs.
+
+    Raises InsufficientStock for a negative quantity.
+    """
+    if on_hand < 0:
+        raise InsufficientStock("Stock cannot be negative.", attr="stock")
+    StockItem.objects.bulk_create(StockItem(product_id=product_id, on_hand=on_hand) for product_id in product_ids)
+    StockMovement.objects.bulk_create(
+        StockMovement(product_id=pid, on_hand_delta=on_hand, reserved_delta=0, reason=Reason.INITIAL, actor_id=actor_id)
+        for pid in product_ids
+    )
+
+
+@transaction.atomic
 def set_available_stock(*, product_id: int, available: int, actor_id: int | None = None, note: str = "") -> StockLevel:
     """Set on hand so that ``available`` units can be bought now (ledger: adjustment).
 
@@ -181,9 +197,18 @@ def get_stock_levels(*, product_ids: Iterable[int]) -> dict[int, StockLevel]:
 
 
 def get_available_stock(*, product_ids: Iterable[int]) -> dict[int, int]:
-    """Units available now (on hand minus reserved) per product, in one query; products without stock are left out."""
-    items = StockItem.objects.filter(product_id__in=set(product_ids))
-    return dict(items.values_list("product_id", F("on_hand") - F("reserved")))
+    """Units available now (on hand minus reserved) per product, in one query; products without stock are left out.
+
+    Plain SQL: every product list and detail asks this, and the ORM would cost several times the query.
+    """
+    ids = [int(product_id) for product_id in set(product_ids)]
+    if not ids:
+        return {}
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = f"SELECT product_id, on_hand - reserved FROM {StockItem._meta.db_table} WHERE product_id IN ({placeholders})"  # noqa: S608 - no client text in it
+    with connections[router.db_for_read(StockItem)].cursor() as cursor:
+        cursor.execute(sql, ids)
+        return dict(cursor.fetchall())
 
 
 def get_in_stock_product_ids(*, product_ids: Iterable[int] | None = None) -> set[int]:

@@ -204,3 +204,23 @@ def test_load_demo_catalogue_fills_an_empty_catalogue_once(capsys):
     call_command("load_demo_catalogue")
     assert Product.objects.count() == len(products)
     assert "no demo products created" in capsys.readouterr().out
+
+
+def test_import_products_creates_each_with_its_stock_and_initial_ledger_row():
+    ids = services.import_products(
+        products=[
+            services.NewProduct(name="A", price=Decimal("1.00")),
+            services.NewProduct(name="B", price=Decimal("2.50"), sku="B-1", category="Tea"),
+        ],
+        stock=5,
+    )
+    products = services.get_products(product_ids=ids)
+    assert [(products[i].name, products[i].price, products[i].sku) for i in ids] == [
+        ("A", Decimal("1.00"), None),
+        ("B", Decimal("2.50"), "B-1"),
+    ]
+    levels = inventory.get_stock_levels(product_ids=ids)
+    assert {i: level.available for i, level in levels.items()} == {i: 5 for i in ids}
+    for product_id in ids:
+        ledger = inventory.list_stock_movements(product_id=product_id)
+        assert [(m.reason, m.on_hand_delta, m.reserved_delta) for m in ledger] == [("initial", 5, 0)]

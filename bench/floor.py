@@ -1,0 +1,161 @@
+"""The framework floor, in-process: what one request costs through Django's WSGI handler, per endpoint.
+
+Compares the trivial DRF endpoint (``/bench/ping``) with a plain Django JSON view (``/bench/django-ping``)
+in the same process, and splits the difference with variants of the stack (middleware removed one at a
+time, request logging off) and, with ``--profile``, a pyinstrument profile of one endpoint::
+
+    BENCHMARK_ENDPOINTS=1 DEBUG=false SECRET_KEY=... python -m bench.floor --breakdown 2>/dev/null
+
+(the request log goes to standard error, as under gunicorn: send it to /dev/null rather than a terminal).
+
+No network and no server: each request is a WSGI environ handed to ``ecommerce.wsgi.application``, as
+gunicorn would, so gunicorn's own per-request cost is not included (it is the same for every endpoint).
+Costs are CPU time of this process (so waiting for PostgreSQL or for a shared core does not count), over
+interleaved rounds, best round reported: the machine is shared, and noise only ever adds time.
+"""
+
+import argparse
+import io
+import logging
+import os
+import sys
+import time
+
+PATHS = ["/bench/django-ping", "/bench/ping", "/products", "/products/1"]
+
+
+def environ_for(path: str) -> dict:
+    path, _, query = path.partition("?")
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_ACCEPT": "application/json",
+        "HTTP_USER_AGENT": "bench-floor",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+
+
+def _start_response(status, headers, exc_info=None):
+    if not status.startswith("2"):
+        raise RuntimeError(f"status {status}")
+
+
+def call(app, path: str) -> None:
+    response = app(environ_for(path), _start_response)
+    for _ in response:
+        pass
+    response.close()
+
+
+def cost_us(app, path: str, requests: int) -> float:
+    """CPU microseconds of this process per request: what the worker spends, not what it waits for."""
+    started = time.process_time()
+    for _ in range(requests):
+        call(app, path)
+    return (time.process_time() - started) / requests * 1e6
+
+
+def best_costs(apps: dict, paths: list[str], requests: int, rounds: int) -> dict:
+    """Microseconds per request for each (variant, path), the best of interleaved rounds."""
+    best: dict = {}
+    for app in apps.values():
+        for path in paths:
+            call(app, path)  # first-use costs (URL resolver, connections) are not measured
+    for _ in range(rounds):
+        for name, app in apps.items():
+            for path in paths:
+                key = (name, path)
+                best[key] = min(best.get(key, float("inf")), cost_us(app, path, requests))
+    return best
+
+
+# Middleware that cannot run without another one goes with it.
+NEEDS = {
+    "django.contrib.sessions.middleware.SessionMiddleware": (
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    )
+}
+
+
+def handler_without(middleware: str | None):
+    """A WSGI handler of the project's stack, less one middleware and those that need it (None: the whole stack)."""
+    from django.conf import settings
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test.utils import override_settings
+
+    removed = {middleware, *NEEDS.get(middleware, ())}
+    stack = [m for m in settings.MIDDLEWARE if m not in removed]
+    with override_settings(MIDDLEWARE=stack):
+        handler = WSGIHandler()
+    return handler
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000, help="requests per round and endpoint")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--paths", default=",".join(PATHS))
+    parser.add_argument("--breakdown", action="store_true", help="also measure the stack less each middleware")
+    parser.add_argument("--profile", metavar="PATH", help="print a pyinstrument profile of this endpoint")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommerce.settings")
+    os.environ.setdefault("BENCHMARK_ENDPOINTS", "1")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    paths = args.paths.split(",")
+    apps = {"full stack": handler_without(None)}
+    results = best_costs(apps, paths, args.requests, args.rounds)
+    floor = results[("full stack", "/bench/django-ping")] if "/bench/django-ping" in paths else None
+    print("| endpoint (full stack, in-process) | us/request | vs plain Django view |\n|---|---:|---:|")
+    for path in paths:
+        cost = results[("full stack", path)]
+        ratio = f"{cost / floor:.2f}x" if floor else ""
+        print(f"| `GET {path}` | {cost:.0f} | {ratio} |")
+
+    if args.breakdown:
+        ping_paths = ["/bench/django-ping", "/bench/ping"]
+        variants = {"full stack": apps["full stack"]}
+        for middleware in settings.MIDDLEWARE:
+            also = "".join(f" + {m.rsplit('.', 1)[-1]}" for m in NEEDS.get(middleware, ()))
+            variants[f"less {middleware.rsplit('.', 1)[-1]}{also}"] = handler_without(middleware)
+        costs = best_costs(variants, ping_paths, args.requests, args.rounds)
+        request_log = logging.getLogger("ecommerce.request")
+        request_log.disabled = True
+        costs.update(best_costs({"request log off": apps["full stack"]}, ping_paths, args.requests, args.rounds))
+        request_log.disabled = False
+        print("\n| variant | plain Django view us | DRF ping us | DRF / plain |\n|---|---:|---:|---:|")
+        for name in [*variants, "request log off"]:
+            plain, drf = costs[(name, "/bench/django-ping")], costs[(name, "/bench/ping")]
+            print(f"| {name} | {plain:.0f} | {drf:.0f} | {drf / plain:.2f}x |")
+
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0001)
+        app = apps["full stack"]
+        with profiler:
+            for _ in range(args.requests * args.rounds):
+                call(app, args.profile)
+        print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
