@@ -24,6 +24,7 @@ from ecommerce.serializers import StrictSerializer, money_field, query_params
 # Wire name -> model field, for ?ordering= (each also with a "-" prefix for descending order).
 ORDERING_FIELDS = {"price": "price", "name": "name", "createdAt": "created_at"}
 ORDERING_CHOICES = [f"{sign}{name}" for name in ORDERING_FIELDS for sign in ("", "-")]
+PAGINATION_PARAMETERS = frozenset({"page", "pageSize"})
 
 
 class ProductSerializer(serializers.Serializer):
@@ -100,15 +101,20 @@ class ProductListView(GenericAPIView):
         "is needed. Staff who send their access token also see withdrawn (inactive) products.",
     )
     def get(self, request):
-        params = self.FilterSerializer(data=query_params(request))
-        params.is_valid(raise_exception=True)
-        filters = selectors.ProductFilters(**params.validated_data)
+        filters = self._filters(request)
         if not request.user.is_staff:
             filters = replace(filters, is_active=True)
             if filters.in_stock is None:
                 return self._cached_page(request, filters)
         page = self.paginate_queryset(selectors.filter_products(filters=filters))
         return self.get_paginated_response(ProductSerializer(selectors.with_stock(page), many=True).data)
+
+    def _filters(self, request) -> selectors.ProductFilters:
+        if PAGINATION_PARAMETERS.issuperset(request.query_params):  # the usual request: no filter to validate
+            return selectors.ProductFilters()
+        params = self.FilterSerializer(data=query_params(request))
+        params.is_valid(raise_exception=True)
+        return selectors.ProductFilters(**params.validated_data)
 
     def _cached_page(self, request, filters: selectors.ProductFilters) -> HttpResponse:
         """The page from catalog.pages: already JSON, in the shape of ProductSerializer's page."""

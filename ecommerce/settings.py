@@ -202,7 +202,8 @@ ALLOW_DEMO_STAFF = env_bool("ALLOW_DEMO_STAFF")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["djangorestframework_camel_case.render.CamelCaseJSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["ecommerce.renderers.CamelCaseJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "ecommerce.renderers.JSONContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["ecommerce.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "ecommerce.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "ecommerce.schema.AutoSchema",

@@ -1,0 +1,55 @@
+"""How the API writes JSON: camelCase keys, each distinct key renamed once per process rather than per response.
+
+djangorestframework-camel-case's renderer runs a regular expression over every key of every response; the
+names are a small fixed set (field names), so the renaming is memoised. Otherwise the same output: DRF's
+JSONRenderer (compact, UTF-8) over the same camelCase names, which the OpenAPI schema also uses.
+"""
+
+from functools import lru_cache
+
+from django.utils.encoding import force_str
+from django.utils.functional import Promise
+from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
+
+ANY_JSON = frozenset({"", "*/*", "application/json"})
+
+
+@lru_cache(maxsize=8192)
+def camel_case(key: str) -> str:
+    """``unit_price`` -> ``unitPrice``, as djangorestframework-camel-case spells it."""
+    return camelize_re.sub(underscore_to_camel, key) if "_" in key else key
+
+
+def camelize(data):
+    """``data`` with every dict key in camelCase, at any depth; lists and other iterables become lists."""
+    if isinstance(data, dict):
+        renamed = {}
+        for key, value in data.items():
+            if isinstance(key, Promise):
+                key = force_str(key)
+            renamed[camel_case(key) if isinstance(key, str) else key] = camelize(value)
+        return renamed
+    if isinstance(data, list | tuple):
+        return [camelize(item) for item in data]
+    if isinstance(data, str | bytes | int | float | Promise) or data is None or not hasattr(data, "__iter__"):
+        return data
+    return [camelize(item) for item in data]
+
+
+class CamelCaseJSONRenderer(JSONRenderer):
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return super().render(camelize(data), accepted_media_type, renderer_context)
+
+
+class JSONContentNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, with a shortcut for the usual request: no ``Accept``, ``*/*`` or plain JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        accept = request.META.get("HTTP_ACCEPT", "")
+        if accept in ANY_JSON and not format_suffix and self.settings.URL_FORMAT_OVERRIDE not in request.query_params:
+            renderer = renderers[0]
+            if renderer.media_type == "application/json":
+                return renderer, renderer.media_type
+        return super().select_renderer(request, renderers, format_suffix)
