@@ -5,9 +5,11 @@ Run against a throwaway database only (``bench/run.py`` does)::
     DATABASE_URL=postgres://... python -m bench.seed --products 10000 --stock 1000000
 
 Products go in through ``catalog.services.import_products`` (which creates their stock items through
-``inventory.services``), so products, stock and ledger agree exactly as they would after the API. Bulk
-INSERTs of ``--batch`` products, all in one transaction: 10,000 products in a few seconds, 1,000,000 in a
-few minutes on PostgreSQL.
+``inventory.services``), so products, stock and ledger agree exactly as they would after the API: bulk
+INSERTs of ``--batch`` products, all in one transaction. On PostgreSQL, catalogues of more than
+``--sql-above`` products are instead written by three set-based ``INSERT ... SELECT`` statements over
+``generate_series`` (the same rows: product, stock item, ``initial`` ledger row), then the catalogue
+version is bumped: 1,000,000 products in about a minute rather than tens of minutes of Python.
 """
 
 import argparse
@@ -50,11 +52,53 @@ def seed(*, products: int, stock: int, seed_value: int = 1, batch: int = 5000, p
     return total
 
 
+SQL_PRODUCTS = """
+INSERT INTO {products} (name, description, category, sku, price, is_active, created_at, updated_at)
+SELECT 'Bench product ' || CASE WHEN n < 100000 THEN lpad(n::text, 5, '0') ELSE n::text END,
+       'Product number ' || n || ' of the benchmark catalogue.',
+       'category-' || lpad((n %% {categories})::text, 2, '0'),
+       NULL, ((n::bigint * 7919) %% 99901 + 100) / 100.0, true, now(), now()
+FROM generate_series(1, %s) AS n ORDER BY n
+"""
+SQL_STOCK = """
+INSERT INTO {stock} (product_id, on_hand, reserved, listed, updated_at)
+SELECT id, %s, 0, true, now() FROM {products} WHERE id > %s
+"""
+SQL_LEDGER = """
+INSERT INTO {ledger} (product_id, on_hand_delta, reserved_delta, reason, note, created_at)
+SELECT id, %s, 0, 'initial', '', now() FROM {products} WHERE id > %s
+"""
+
+
+def seed_with_sql(*, products: int, stock: int) -> int:
+    """The same rows as ``seed``, written by PostgreSQL itself (prices vary by a fixed formula instead)."""
+    from django.db import connection, transaction
+
+    from catalog.models import Product, bump_catalogue_version
+    from inventory.models import StockItem, StockMovement
+
+    tables = {
+        "products": Product._meta.db_table,
+        "stock": StockItem._meta.db_table,
+        "ledger": StockMovement._meta.db_table,
+        "categories": len(CATEGORIES),
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {tables['products']}")  # noqa: S608 - table names only
+        (last_id,) = cursor.fetchone()
+        cursor.execute(SQL_PRODUCTS.format(**tables), [products])
+        cursor.execute(SQL_STOCK.format(**tables), [stock, last_id])
+        cursor.execute(SQL_LEDGER.format(**tables), [stock, last_id])
+        bump_catalogue_version()
+    return products
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--stock", type=int, default=1_000_000, help="units on hand per product")
     parser.add_argument("--batch", type=int, default=5000, help="products per bulk INSERT")
+    parser.add_argument("--sql-above", type=int, default=50_000, help="on PostgreSQL, seed larger catalogues in SQL")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommerce.settings")
@@ -67,7 +111,12 @@ def main(argv: list[str] | None = None) -> int:
         if done % 100_000 == 0:
             print(f"  {done} products, {time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
 
-    total = seed(products=args.products, stock=args.stock, batch=args.batch, progress=progress)
+    from django.db import connection
+
+    if connection.vendor == "postgresql" and args.products > args.sql_above:
+        total = seed_with_sql(products=args.products, stock=args.stock)
+    else:
+        total = seed(products=args.products, stock=args.stock, batch=args.batch, progress=progress)
     print(f"seeded {total} products in {time.perf_counter() - started:.1f}s")
     return 0
 
