@@ -47,8 +47,13 @@ class JSONContentNegotiation(DefaultContentNegotiation):
     """DRF's negotiation, with a shortcut for the usual request: no ``Accept``, ``*/*`` or plain JSON."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
-        accept = request.META.get("HTTP_ACCEPT", "")
-        if accept in ANY_JSON and not format_suffix and self.settings.URL_FORMAT_OVERRIDE not in request.query_params:
+        meta = request.META
+        format_override = f"{self.settings.URL_FORMAT_OVERRIDE}="
+        if (
+            meta.get("HTTP_ACCEPT", "") in ANY_JSON
+            and not format_suffix
+            and format_override not in meta.get("QUERY_STRING", "")  # not parsed: most requests have no query
+        ):
             renderer = renderers[0]
             if renderer.media_type == "application/json":
                 return renderer, renderer.media_type
