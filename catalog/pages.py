@@ -24,7 +24,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db import connections, router
-from django.db.models import Count, Window
+from django.db.models import F, Func, IntegerField, Subquery
 from django.utils.dateparse import parse_datetime
 
 from catalog.errors import ProductNotFound
@@ -166,6 +166,15 @@ def _num_pages(count: int, page_size: int) -> int:
     return max(1, math.ceil(count / page_size))
 
 
+def _count_of(filters: ProductFilters) -> Subquery:
+    """``SELECT COUNT(*)`` of the matches as a subquery the database runs once, beside the page in the same query.
+
+    Not ``COUNT(*) OVER ()``, which makes the database build every matching row before it can cut the page.
+    """
+    matches = filter_products(filters=filters).order_by()
+    return Subquery(matches.annotate(n=Func(F("id"), function="COUNT")).values("n"), output_field=IntegerField())
+
+
 def _fetch_page(filters: ProductFilters, offset: int, limit: int, count: int | None) -> tuple[list[tuple], int | None]:
     """The page's rows, and the count of all matches when it was not known (one query either way).
 
@@ -174,7 +183,7 @@ def _fetch_page(filters: ProductFilters, offset: int, limit: int, count: int | N
     """
     products = filter_products(filters=filters).values_list(*COLUMNS)
     if count is None:
-        rows = list(products.annotate(matches=Window(Count("id")))[offset : offset + limit])
+        rows = list(products.annotate(matches=_count_of(filters))[offset : offset + limit])
         if rows:
             return [row[:-1] for row in rows], rows[0][-1]
         return [], (0 if offset == 0 else None)
