@@ -5,7 +5,6 @@ from dataclasses import replace
 from django.conf import settings
 from django.core.paginator import InvalidPage
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -57,11 +56,12 @@ class ProductInputSerializer(StrictSerializer):
     stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, help_text="Units available to buy now.")
 
 
+PRICE_PARAMETER = {"type": "number", "minimum": 0, "maximum": 9999999999.99, "multipleOf": 0.01}
 LIST_PARAMETERS = [
     OpenApiParameter("search", str, description="Case-insensitive text in the name, description or SKU."),
     OpenApiParameter("category", str, description="Category, case-insensitive exact match."),
-    OpenApiParameter("minPrice", OpenApiTypes.DECIMAL, description="Lowest price, inclusive."),
-    OpenApiParameter("maxPrice", OpenApiTypes.DECIMAL, description="Highest price, inclusive."),
+    OpenApiParameter("minPrice", PRICE_PARAMETER, description="Lowest price, inclusive."),
+    OpenApiParameter("maxPrice", PRICE_PARAMETER, description="Highest price, inclusive."),
     OpenApiParameter(
         "inStock", bool, description="`true`: only products with stock available; `false`: only those without."
     ),
@@ -82,8 +82,8 @@ class ProductListView(GenericAPIView):
     class FilterSerializer(serializers.Serializer):
         search = serializers.CharField(max_length=200, required=False)
         category = serializers.CharField(max_length=100, required=False)
-        min_price = money_field(required=False)
-        max_price = money_field(required=False)
+        min_price = money_field(required=False, min_value=0)
+        max_price = money_field(required=False, min_value=0)
         in_stock = serializers.BooleanField(required=False)
         is_active = serializers.BooleanField(required=False)
         ordering = serializers.ChoiceField(ORDERING_CHOICES, required=False)
@@ -163,6 +163,7 @@ class ProductListView(GenericAPIView):
 
 
 class ProductDetailView(APIView):
+    patch_is_partial = True  # any subset of the writable fields
     permission_classes = [IsStaffOrReadOnly, HasRequiredPermissions]
     required_permissions = {"PATCH": ["catalog.change_product"], "DELETE": ["catalog.change_product"]}
     path_id_description = "The product's id."

@@ -44,7 +44,7 @@ MAX_KEY_LENGTH = 255
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name="Idempotency-Key",
-    type=str,
+    type={"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[\\x20-\\x7e]+$"},
     location=OpenApiParameter.HEADER,
     required=False,
     description="Makes retries safe: the same key (at most 255 characters) from the same user within 24 h "

@@ -4,6 +4,7 @@ import json
 import math
 
 from rest_framework import pagination
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
@@ -16,6 +17,19 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     # The path of the list being documented; set by ecommerce.schema.AutoSchema for the examples.
     documented_path = "/products"
+
+    def get_page_size(self, request) -> int:
+        """The page size asked for (at most 100); 400 for one that is not a whole number from 1."""
+        asked = request.query_params.get(self.page_size_query_param, "")
+        if asked and not (asked.isascii() and asked.isdigit() and int(asked) >= 1):
+            raise ValidationError({"pageSize": [ErrorDetail("A whole number from 1 is expected.", code="invalid")]})
+        return super().get_page_size(request)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters
 
     def paginated_json(self, request, *, number: int, count: int, page_size: int, results: bytes) -> bytes:
         """The body ``get_paginated_response`` would give, around ``results``, an already rendered JSON array."""

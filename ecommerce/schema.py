@@ -5,7 +5,7 @@ from types import SimpleNamespace
 from django.contrib.auth.models import AnonymousUser
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.plumbing import ResolvedComponent, force_instance
 from drf_standardized_errors.openapi_utils import get_flat_serializer_fields, get_serializer_fields_with_error_codes
 from rest_framework import serializers
 
@@ -61,7 +61,19 @@ class AutoSchema(SpectacularAutoSchema):
         schema = super()._map_basic_serializer(serializer, direction)
         if not vars(type(serializer)).get("__doc__"):
             schema.pop("description", None)  # a docstring inherited from a base class is about the base
+        if direction == "request" and isinstance(force_instance(serializer), StrictSerializer):
+            schema["additionalProperties"] = False  # unknown fields are refused (400 unknown_field)
         return schema
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        if self.method != "PATCH" or getattr(self.view, "patch_is_partial", False):
+            return super()._get_request_for_media_type(serializer, direction)
+        # This PATCH validates its body in full (e.g. `{quantity}` of a cart line): document it as such.
+        self.method = "PUT"
+        try:
+            return super()._get_request_for_media_type(serializer, direction)
+        finally:
+            self.method = "PATCH"
 
     # --- Security: public operations show no lock ---------------------------------------------------
 
@@ -142,9 +154,10 @@ class AutoSchema(SpectacularAutoSchema):
             customer = SimpleNamespace(is_authenticated=True, is_staff=False, is_anonymous=False, id=1, pk=1)
             if not self._allows(customer):
                 errors.append(ErrorCode(403, "permission_denied"))
-        if any(p["in"] == "path" for p in self._get_parameters()) or (
-            self.method == "GET" and self._is_list_view() and self._get_paginator()
-        ):
+        paginated = self.method == "GET" and self._is_list_view() and self._get_paginator()
+        if paginated:
+            errors.append(ErrorCode(400, "invalid"))  # a `pageSize` that is not a whole number from 1
+        if any(p["in"] == "path" for p in self._get_parameters()) or paginated:
             errors.append(ErrorCode(404, "not_found"))
         if self.view.get_throttles():
             errors.append(ErrorCode(429, "throttled"))

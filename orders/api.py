@@ -185,7 +185,11 @@ class OrderListView(GenericAPIView):
         operation_id="order_list",
         summary="List orders",
         parameters=[
-            OpenApiParameter("userId", int, description="Staff with `orders.view_order` only: one customer's orders."),
+            OpenApiParameter(
+                "userId",
+                {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID},
+                description="Staff with `orders.view_order` only: one customer's orders.",
+            ),
             OpenApiParameter(
                 "status", str, enum=Order.Status.values, description="Staff with `orders.view_order` only."
             ),
@@ -196,11 +200,9 @@ class OrderListView(GenericAPIView):
     )
     def get(self, request):
         is_staff = request.user.has_perm(VIEW_ORDERS)
-        filters = {}
-        if is_staff:
-            query = self.FilterSerializer(data=query_params(request))
-            query.is_valid(raise_exception=True)
-            filters = query.validated_data
+        query = self.FilterSerializer(data=query_params(request))
+        query.is_valid(raise_exception=True)  # checked for everyone; only staff's filters are applied
+        filters = query.validated_data if is_staff else {}
         if not is_staff:  # a customer's own orders settle their expiry; the staff list leaves the sweep to the job
             services.expire_due_orders(user_id=request.user.id)
         orders = selectors.orders_for(

@@ -1,6 +1,5 @@
 """/payment endpoints: paying an order, listing payments, and Stripe's webhook."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
@@ -116,7 +115,7 @@ class PaymentsView(GenericAPIView):
         parameters=[
             OpenApiParameter(
                 "orderId",
-                OpenApiTypes.INT64,
+                {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID},
                 description="Only the payments of this order (yours; staff with `payments.view_payment`: any). "
                 "Unknown or someone else's: 404.",
             )
