@@ -168,7 +168,7 @@ def test_the_schema_documents_missing_permission(anon_client):
         ("/products", "post"),
         ("/products/{id}", "patch"),
         ("/products/{id}", "delete"),
-        ("/inventory/{id}", "patch"),
+        ("/inventory/{productId}", "patch"),
         ("/order/{id}/status", "patch"),
     ]:
         operation = schema["paths"][path][method]
