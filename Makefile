@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run test lint check bench bench-scale clean
+.PHONY: run test fault lint check bench bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ run: $(VENV)/.runtime .env
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+# The fault suite (tests/fault): its own PostgreSQL cluster, Redis and gunicorn, broken under load (~3 min).
+fault: $(VENV)/.dev
+	RUN_FAULT_SUITE=1 $(BIN)/python -m pytest tests/fault -m fault -p no:cacheprovider -s
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
