@@ -177,7 +177,12 @@ class Gunicorn:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_for(lambda: requests.get(f"{self.url}/health", timeout=5).status_code == 200, what="gunicorn", within=90)
+        try:
+            healthy = lambda: requests.get(f"{self.url}/health", timeout=5).status_code == 200  # noqa: E731
+            wait_for(healthy, what="gunicorn", within=90)
+        except RuntimeError:
+            self.close()  # never leave a server behind
+            raise
 
     def manage(self, *args: str) -> str:
         done = subprocess.run(
