@@ -163,6 +163,16 @@ class OrderInfo:
     shipping_method: ShippingChoice | None
     shipping_address: PostalAddress | None
 
+    @property
+    def can_pay(self) -> bool:
+        """Whether its owner may pay it now: pending, and its reservation not expired."""
+        return self.status == Status.PENDING and self.expires_at > timezone.now()
+
+    @property
+    def can_cancel(self) -> bool:
+        """Whether its owner may cancel it (staff may also cancel, and so refund, a paid order)."""
+        return self.status == Status.PENDING
+
 
 def _entry(change: StatusChange) -> TimelineEntry:
     return TimelineEntry(

@@ -50,6 +50,16 @@ INTENT_STATUSES: dict[str, ChargeStatus] = {
 # The request parameters that carry the customer's token, as Stripe names them in errors.
 TOKEN_PARAMS = frozenset({"payment_method", "payment_method_data[card][token]"})
 
+# Stripe's test tokens offered to shoppers when no real card can be entered (dummy gateway, or Stripe without a
+# publishable key), with what each does; the declining ones are answered as TEST_DECLINES says.
+TEST_CARDS = (
+    ("tok_visa", "Visa ending 4242 (succeeds)"),
+    ("tok_mastercard", "Mastercard ending 4444 (succeeds)"),
+    ("tok_chargeDeclined", "Card that is declined"),
+    ("tok_chargeDeclinedInsufficientFunds", "Card with insufficient funds"),
+    ("tok_chargeDeclinedExpiredCard", "Expired card"),
+)
+
 # Stripe test-mode tokens that decline (tok_<name>, pm_card_<name>), with Stripe's code and message.
 TEST_DECLINES = {
     "chargeDeclined": ("card_declined", "Your card was declined."),

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import password_validation
 
 from ecommerce import addresses
+from payments import services as payments
 
 # The sort orders a shopper can pick, as catalog.services.find_products spells them.
 SORT_CHOICES = [
@@ -12,15 +13,6 @@ SORT_CHOICES = [
     ("-price", "Price: high to low"),
     ("name", "Name"),
     ("-created_at", "Newest"),
-]
-
-# Stripe's test tokens, which the dummy gateway answers the way Stripe test mode does.
-TEST_CARDS = [
-    ("tok_visa", "Visa ending 4242 (succeeds)"),
-    ("tok_mastercard", "Mastercard ending 4444 (succeeds)"),
-    ("tok_chargeDeclined", "Card that is declined"),
-    ("tok_chargeDeclinedInsufficientFunds", "Card with insufficient funds"),
-    ("tok_chargeDeclinedExpiredCard", "Expired card"),
 ]
 
 # Only what fits a database integer; the cart service refuses quantities over its own limit.
@@ -67,7 +59,7 @@ class RegisterForm(forms.Form):
 class TestCardForm(forms.Form):
     """The card, as one of Stripe's test tokens (dummy gateway, or Stripe without a publishable key)."""
 
-    token = forms.ChoiceField(choices=TEST_CARDS, widget=forms.RadioSelect)
+    token = forms.ChoiceField(choices=payments.TEST_CARDS, widget=forms.RadioSelect)
 
 
 class StripeCardForm(forms.Form):

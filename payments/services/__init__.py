@@ -21,6 +21,7 @@ or a crash left unsettled), ``consistency`` (the cross-app invariants) and ``que
 Other apps import this package only.
 """
 
+from payments.gateways import TEST_CARDS
 from payments.services.charging import pay_order
 from payments.services.consistency import Inconsistency, find_inconsistencies, repair_inconsistencies
 from payments.services.queries import PaymentInfo, list_payments
@@ -29,6 +30,7 @@ from payments.services.refunds import refund_order_payment
 from payments.services.webhooks import apply_webhook_event
 
 __all__ = [
+    "TEST_CARDS",
     "Inconsistency",
     "PaymentInfo",
     "apply_webhook_event",

@@ -80,3 +80,11 @@ def test_refund_returns_sold_stock_once(paid_order, product):
 def test_refund_of_an_unpaid_order_is_an_invalid_transition(pending_order):
     with pytest.raises(orders.InvalidTransition):
         orders.mark_order_refunded(order_id=pending_order.id)
+
+
+def test_an_order_says_whether_its_owner_may_pay_or_cancel_it(pending_order, paid_order):
+    assert (pending_order.can_pay, pending_order.can_cancel) == (True, True)
+    assert (paid_order.can_pay, paid_order.can_cancel) == (False, False)
+    with time_machine.travel(pending_order.expires_at + timedelta(seconds=1)):
+        assert (pending_order.can_pay, pending_order.can_cancel) == (False, True)  # as read before it expired
+        assert orders.get_order(order_id=pending_order.id).can_pay is False
