@@ -181,8 +181,12 @@ def on_order_payment_rejected(event: outbox.Event) -> None:
     Raises PaymentProviderUnavailable (the relay delivers the event again later).
     """
     payment = Payment.objects.filter(pk=event.payload["payment_id"], status=Status.SUCCEEDED).first()
-    if payment is None:
-        return
+    if payment is not None:
+        refund_unpayable(payment)
+
+
+def refund_unpayable(payment: Payment) -> None:
+    """Give back a succeeded payment whose order cannot be paid any more. Raises PaymentProviderUnavailable."""
     logger.warning("Payment %s succeeded but order %s cannot be paid: refunding.", payment.pk, payment.order_id)
     refund_and_close(
         payment,

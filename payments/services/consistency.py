@@ -13,8 +13,7 @@ from inventory import services as inventory
 from orders import services as orders
 from outbox import services as outbox
 from payments.models import Payment
-from payments.services.charging import ORDER_NOT_PAYABLE_REFUNDED
-from payments.services.refunds import refund_and_close
+from payments.services.charging import refund_unpayable
 
 logger = logging.getLogger(__name__)
 
@@ -93,14 +92,7 @@ def _repair(problem: Inconsistency) -> None:
         try:
             orders.mark_order_paid(order_id=number)
         except orders.OrderNotPayable:
-            payment = Payment.objects.get(order_id=number, status=Status.SUCCEEDED)
-            refund_and_close(
-                payment,
-                reference=payment.provider_reference,
-                from_status=Status.SUCCEEDED,
-                failure_code=orders.OrderNotPayable.code,
-                failure_message=ORDER_NOT_PAYABLE_REFUNDED,
-            )
+            refund_unpayable(Payment.objects.get(order_id=number, status=Status.SUCCEEDED))
     elif problem.kind == "payment_refunded_order_paid":
         orders.mark_order_refunded(order_id=number)
     elif problem.kind == "paid_order_stock_not_sold":

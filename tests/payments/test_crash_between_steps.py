@@ -162,3 +162,25 @@ def test_refund_then_order_refunded_then_stock_returned(crash_after_each_commit,
     assert problems() == []
     assert use_stripe.charge_count == 1 and use_stripe.refund_count == 1
     assert_ledger_matches_levels()
+
+
+def test_an_order_cancelled_before_the_success_arrived_gets_the_money_back(
+    crash_after_each_commit, use_stripe, customer, product
+):
+    order = place_order(customer, product, 2)
+    services.pay_order(user_id=customer.id, order_id=order.id, token="tok_visa")
+    orders.cancel_order(order_id=order.id, user_id=customer.id)  # still pending here: the success had not arrived
+
+    assert sorted(problems()) == sorted(
+        [f"payment_succeeded_order_not_paid order {order.id}", f"closed_order_holds_stock order {order.id}"]
+    )
+    relay()  # payment.succeeded -> orders refuses (order.payment_rejected); order.cancelled -> stock released
+    relay()  # order.payment_rejected -> payments refunds
+
+    payment = Payment.objects.get()
+    assert (payment.status, payment.failure_code) == ("refunded", "order_not_payable")
+    assert orders.get_order(order_id=order.id).status == "cancelled"
+    assert stock(product) == (5, 0)
+    assert use_stripe.charge_count == 1 and use_stripe.refund_count == 1
+    assert problems() == []
+    assert_ledger_matches_levels()
