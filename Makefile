@@ -28,13 +28,19 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	@echo "Wrote .env (local settings for make run, mode 600)."
 	@echo "It allows the dummy payment gateway (no money is taken) and a demo staff user: a demo, not a shop."
 
+# `make run`: migrate (which also creates the database cache's table), static files, demo catalogue and
+# staff user, then gunicorn; it ends by printing the URLs to open (and a staff login it created).
+# Setup commands log errors only, so the dummy gateway's warning shows once, from the server.
+# Local use relaxes the login/register throttle (production default: 10/min), since the shop's pages
+# and the API share it: RUN_AUTH_THROTTLE_RATE=10/min make run keeps the production rate.
+RUN_AUTH_THROTTLE_RATE ?= 100/min
 run: $(VENV)/.runtime .env
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py createcachetable
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py ensure_demo_staff
-	$(BIN)/python manage.py load_demo_catalogue
-	$(BIN)/gunicorn ecommerce.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - --log-file -
+	@LOG_LEVEL=ERROR $(BIN)/python manage.py migrate --noinput
+	@LOG_LEVEL=ERROR $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@LOG_LEVEL=ERROR $(BIN)/python manage.py load_demo_catalogue
+	@login="$$(LOG_LEVEL=ERROR $(BIN)/python manage.py ensure_demo_staff)" && case "$$login" in *created:*) ;; *) echo "$$login"; login= ;; esac && \
+	DEMO_STAFF_LOGIN="$${login#*created: }" AUTH_THROTTLE_RATE="$(RUN_AUTH_THROTTLE_RATE)" exec $(BIN)/gunicorn ecommerce.wsgi \
+		--bind $(HOST):$(PORT) --workers $(WORKERS) --preload --log-level warning --access-logfile - --log-file -
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
@@ -48,7 +54,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-# Load benchmark (SPEC section 4): a throwaway database on that PostgreSQL server, gunicorn, 16 clients.
+# Load benchmark (targets in docs/benchmarks.md): a throwaway database on that PostgreSQL server, gunicorn, 16 clients.
 # Prints a markdown report; docs/benchmarks.md says how to read it. E.g. BENCH_ARGS="--duration 30".
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 bench: $(VENV)/.dev

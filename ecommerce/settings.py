@@ -74,7 +74,11 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "ecommerce.urls"
 WSGI_APPLICATION = "ecommerce.wsgi.application"
-APPEND_SLASH = False  # every route accepts both forms itself, with no redirect
+# API routes answer with and without a trailing slash themselves; HTML pages (admin, shop) live at
+# paths ending in "/", and the slashless form of those redirects there.
+APPEND_SLASH = True
+# API routes begin with "/" on purpose (ecommerce.urlpatterns: "^/?$" takes both forms of a path).
+SILENCED_SYSTEM_CHECKS = ["urls.W002"]
 
 TEMPLATES = [
     {
@@ -99,8 +103,15 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Concurrent writers wait for the lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # The embedded default takes concurrent writers (several gunicorn workers): WAL lets readers go on
+    # while one transaction writes; every transaction takes the write lock when it begins (IMMEDIATE),
+    # so a reader never has to upgrade to a writer and fail with "database is locked"; writers queue
+    # for up to `timeout` seconds. Writes are serialized, which is what SQLite can do.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20,
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    )
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

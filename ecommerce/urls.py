@@ -4,12 +4,14 @@ import os
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from ecommerce.urlpatterns import mount, route
 from ecommerce.views import HealthView, PingView, plain_ping
 
 urlpatterns = [
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     mount("auth", "accounts.urls"),
     mount("products", "catalog.urls"),

@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -9,8 +10,9 @@ from rest_framework.views import APIView
 from ecommerce.api import ErrorCode, error_responses, staff_permission_responses
 from ecommerce.permissions import HasRequiredPermissions, IsStaff
 from ecommerce.serializers import StrictSerializer
-from inventory import services
+from inventory import selectors, services
 from inventory.errors import InsufficientStock, StockItemNotFound
+from inventory.models import StockMovement
 from inventory.services import MAX_STOCK
 
 
@@ -91,3 +93,30 @@ class StockLevelView(APIView):
         else:
             level = services.adjust_stock(product_id=pk, delta=change["adjust_by"], actor_id=request.user.id, note=note)
         return Response(StockLevelSerializer(level, context={"request": request}).data)
+
+
+class StockMovementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    product_id = serializers.IntegerField()
+    on_hand_delta = serializers.IntegerField(help_text="Change of the units on hand.")
+    reserved_delta = serializers.IntegerField(help_text="Change of the units held for pending orders.")
+    reason = serializers.ChoiceField(choices=StockMovement.Reason.choices)
+    order_id = serializers.IntegerField(allow_null=True, help_text="The order that caused it, if any.")
+    actor_id = serializers.IntegerField(allow_null=True, help_text="The user who made the change, if any.")
+    note = serializers.CharField(help_text="The reason staff gave, if any.")
+    created_at = serializers.DateTimeField()
+
+
+class StockMovementListView(GenericAPIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        operation_id="inventory_movements_list",
+        responses={200: StockMovementSerializer(many=True), **error_responses(StockItemNotFound)},
+        description="Staff: a product's stock ledger, newest first. Every change of its stock is one movement; "
+        "the deltas add up to the current levels.",
+    )
+    def get(self, request, pk: int):
+        services.get_stock_level(product_id=pk)  # 404 for a product whose stock is not kept
+        page = self.paginate_queryset(selectors.movements_of(product_id=pk))
+        return self.get_paginated_response(StockMovementSerializer(page, many=True).data)

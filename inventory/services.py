@@ -154,7 +154,7 @@ def adjust_stock(*, product_id: int, delta: int, actor_id: int | None = None, no
     Raises StockItemNotFound, or InsufficientStock when available would go below 0.
     """
     updated = StockItem.objects.filter(product_id=product_id, on_hand__gte=F("reserved") - delta).update(
-        on_hand=F("on_hand") + delta
+        on_hand=F("on_hand") + delta, updated_at=timezone.now()
     )
     if not updated:
         if not StockItem.objects.filter(product_id=product_id).exists():
@@ -233,7 +233,7 @@ def reserve_stock(*, order_id: int, lines: Sequence[StockLine], expires_at: date
         raise InsufficientStock("Not enough stock for some products.", extra={"product_ids": short})
     quantities = _per_product(wanted)
     updated = StockItem.objects.filter(product_id__in=wanted, on_hand__gte=F("reserved") + quantities).update(
-        reserved=F("reserved") + quantities
+        reserved=F("reserved") + quantities, updated_at=timezone.now()
     )
     if updated != len(wanted):  # only reachable where the database cannot lock rows (SQLite)
         raise InsufficientStock("Not enough stock for some products.", extra={"product_ids": list(wanted)})
@@ -265,13 +265,14 @@ def _settle(
     if not reservations:
         return 0
     quantities = {r.product_id: r.quantity for r in reservations}
-    changes = {}
+    now = timezone.now()  # queryset updates skip auto_now
+    changes = {"updated_at": now}
     if on_hand_sign:
         changes["on_hand"] = F("on_hand") + on_hand_sign * _per_product(quantities)
     if reserved_sign:
         changes["reserved"] = F("reserved") + reserved_sign * _per_product(quantities)
     StockItem.objects.filter(product_id__in=quantities).update(**changes)
-    Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(status=to_status)
+    Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(status=to_status, updated_at=now)
     StockMovement.objects.bulk_create(
         StockMovement(
             product_id=pid,

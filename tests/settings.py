@@ -1,6 +1,7 @@
 """Settings for the test run: the production settings, with test-only environment defaults."""
 
 import os
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
@@ -17,3 +18,8 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 
 # Hashing test users' passwords at full strength dominates the suite's run time.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file rather than memory, so that the race tests' threads, each with its own connection, share it.
+    test_database = os.path.join(tempfile.gettempdir(), f"ecommerce-test-{os.getpid()}.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": test_database}  # noqa: F405

@@ -1,4 +1,4 @@
-"""Helpers for racing real threads against PostgreSQL."""
+"""Helpers for racing real threads against the database (PostgreSQL, or SQLite in WAL mode)."""
 
 import threading
 from collections.abc import Callable

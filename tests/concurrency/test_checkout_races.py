@@ -7,7 +7,7 @@ from tests.concurrency.conftest import race
 from tests.conftest import client_for, make_product, make_user
 from tests.inventory.test_services import assert_ledger_matches_levels
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_thirty_customers_check_out_against_five_units():

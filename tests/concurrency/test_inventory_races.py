@@ -8,7 +8,7 @@ from inventory.services import InsufficientStock, StockLine
 from tests.concurrency.conftest import race
 from tests.inventory.test_services import assert_ledger_matches_levels
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 LATER = timezone.now() + timedelta(minutes=30)
 
 

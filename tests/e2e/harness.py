@@ -101,7 +101,6 @@ def running_server(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
     }
     server = Server(url=f"http://127.0.0.1:{_free_port()}", env=env)
     server.manage("migrate", "--noinput")
-    server.manage("createcachetable")
     server.manage("collectstatic", "--noinput")
     log = open(tmp_path_factory.mktemp("e2e-log") / "gunicorn.log", "w")  # noqa: SIM115
     process = subprocess.Popen(

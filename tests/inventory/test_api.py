@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from inventory import services
@@ -85,3 +86,54 @@ def test_only_staff_may_change_stock(customer_client, anon_client, stocked):
 def test_patch_unknown_product_is_404(staff_client):
     assert staff_client.patch("/inventory/999", {"stock": 1}, format="json").status_code == 404
     assert staff_client.patch("/inventory/999", {"adjustBy": 1}, format="json").status_code == 404
+
+
+def test_updated_at_moves_on_every_stock_change(staff_client, stocked):
+    """Reservations, sales, releases, returns and relative adjustments all move ``updatedAt``."""
+    changes = [
+        lambda: staff_client.patch(f"/inventory/{stocked}", {"adjustBy": 2}, format="json"),
+        lambda: staff_client.patch(f"/inventory/{stocked}", {"stock": 5}, format="json"),
+        lambda: services.reserve_stock(order_id=2, lines=[StockLine(stocked, 1)], expires_at=timezone.now()),
+        lambda: services.commit_reservation(order_id=2),
+        lambda: services.return_sold_stock(order_id=2),
+        lambda: services.release_reservation(order_id=1),
+    ]
+    seen = [staff_client.get(f"/inventory/{stocked}").json()["updatedAt"]]
+    with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False) as clock:
+        for change in changes:
+            change()
+            seen.append(staff_client.get(f"/inventory/{stocked}").json()["updatedAt"])
+            clock.shift(timedelta(minutes=1))
+    assert len(set(seen)) == len(seen), seen
+
+
+def test_staff_list_a_products_movements_newest_first_paginated(staff_client, staff, stocked):
+    staff_client.patch(f"/inventory/{stocked}", {"adjustBy": 4, "reason": "delivery 42"}, format="json")
+
+    response = staff_client.get(f"/inventory/{stocked}/movements?pageSize=2")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 3 and body["next"] and body["previous"] is None
+    newest, reservation = body["results"]
+    assert newest == {
+        "id": newest["id"],
+        "productId": stocked,
+        "onHandDelta": 4,
+        "reservedDelta": 0,
+        "reason": "restock",
+        "orderId": None,
+        "actorId": staff.id,
+        "note": "delivery 42",
+        "createdAt": newest["createdAt"],
+    }
+    assert (reservation["reason"], reservation["reservedDelta"], reservation["orderId"]) == ("reservation", 3, 1)
+    last = staff_client.get(f"/inventory/{stocked}/movements/?pageSize=2&page=2").json()["results"]
+    assert [(m["reason"], m["onHandDelta"]) for m in last] == [("initial", 10)]
+
+
+def test_only_staff_list_movements_of_a_known_product(staff_client, customer_client, anon_client, stocked):
+    assert anon_client.get(f"/inventory/{stocked}/movements").status_code == 401
+    assert customer_client.get(f"/inventory/{stocked}/movements").status_code == 403
+    missing = staff_client.get("/inventory/999/movements")
+    assert missing.status_code == 404 and missing.json()["errors"][0]["code"] == "not_found"

@@ -12,7 +12,7 @@ from tests.conftest import client_for
 from tests.payments.conftest import ledger, place_order, post_webhook, signed_event, stock
 from tests.stripe_server import make_event
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def api_client(user):
