@@ -130,7 +130,6 @@ def test_the_address_book_is_capped_and_the_cap_holds_under_races(customer, cust
     assert customer_client.get("/auth/me/addresses?pageSize=100").json()["count"] == accounts.MAX_ADDRESSES
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_racing_saves_never_pass_the_cap(customer):
     address = PostalAddress.build(**{"name": "A", "line1": "B", "city": "C", "postal_code": "1", "country": "DE"})

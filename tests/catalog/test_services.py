@@ -66,7 +66,6 @@ def test_products_without_sku_do_not_collide(sku):
     assert Product.objects.filter(sku__isnull=True).count() == 2
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_inserts_of_one_sku_make_one_product_and_report_the_others_as_sku_taken():
     from tests.concurrency.conftest import race

@@ -3,7 +3,7 @@
 Here the process "dies" right after each commit: in-process delivery is switched off, so every event
 waits for the relay (``relay_events``). Between the steps ``check_consistency`` names what is not done
 yet; one relay run takes each flow one step further, and at the end every row is right: one charge, one
-sale, stock counted once, the ledger adding up. Real commits, on PostgreSQL.
+sale, stock counted once, the ledger adding up. Real commits, on PostgreSQL and on SQLite.
 """
 
 from datetime import timedelta
@@ -24,7 +24,7 @@ from tests.conftest import make_user
 from tests.inventory.test_services import assert_ledger_matches_levels
 from tests.payments.conftest import ledger, place_order, stock
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
