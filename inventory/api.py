@@ -109,12 +109,16 @@ class StockMovementSerializer(serializers.Serializer):
 
 class StockMovementListView(GenericAPIView):
     permission_classes = [IsStaff]
+    path_id_name = "productId"
+    path_id_description = "The product's id."
 
     @extend_schema(
         operation_id="inventory_movements_list",
+        summary="A product's stock movements",
         responses={200: StockMovementSerializer(many=True), **error_responses(StockItemNotFound)},
-        description="Staff: a product's stock ledger, newest first. Every change of its stock is one movement; "
-        "the deltas add up to the current levels.",
+        description="Staff: the history of a product's stock, newest first. Every change (a restock, a sale, "
+        "an order holding units...) is one movement saying who, why and for which order; their deltas add up "
+        "to the current levels.",
     )
     def get(self, request, pk: int):
         services.get_stock_level(product_id=pk)  # 404 for a product whose stock is not kept
