@@ -147,6 +147,9 @@ def test_catalogue_and_stock_answers_match_the_schema(api, e2e_server):
     )
     api.expect(403, "PATCH", "/inventory/{productId}", "permission_denied", token=customer, body=body, productId=pid)
     api.expect(404, "GET", "/inventory/{productId}", "not_found", token=staff, productId=999_999)
+    assert api.expect(200, "GET", "/inventory/{productId}/movements", token=staff, productId=pid)["count"] >= 1
+    api.expect(403, "GET", "/inventory/{productId}/movements", "permission_denied", token=customer, productId=pid)
+    api.expect(404, "GET", "/inventory/{productId}/movements", "not_found", token=staff, productId=999_999)
 
     api.expect(204, "DELETE", "/products/{id}", token=staff, id=pid)
     api.expect(404, "GET", "/products/{id}", "not_found", id=pid)
