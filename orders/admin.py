@@ -10,7 +10,7 @@ import contextlib
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -122,8 +122,8 @@ class OrderAdmin(admin.ModelAdmin):
         return False
 
     def get_search_results(self, request, queryset, search_term):
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip().lstrip("#")
+        term = search_term.strip().lstrip("#")  # "#42" as the list shows it, or 42
+        results, may_have_duplicates = super().get_search_results(request, queryset, term)
         if term and not term.isdigit():
             results = queryset.filter(user_id__in=accounts.find_user_ids_by_email(query=term))
         return results, may_have_duplicates
@@ -201,7 +201,7 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(request, error.message, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:orders_order_changelist"))
         if target not in TRANSITIONS:
-            raise PermissionDenied
+            raise Http404("No such transition.")
         label, question, done = TRANSITIONS[target]
         if request.method == "POST":
             try:

@@ -37,6 +37,7 @@ def test_order_page_shows_customer_lines_totals_and_payments(client, order_manag
     assert "Blue Mug" in html and "19.99" in html
     assert 'id="order-payments"' in html and "succeeded" in html and "dummy" in html
     assert "Holds its stock until" not in html  # only a pending order holds stock
+    assert 'id="order-timeline"' in html and "payment_provider" in html
 
 
 def test_order_page_has_no_save_button_and_offers_only_allowed_transitions(client, order_manager, paid, pending):
@@ -86,11 +87,13 @@ def test_transitions_need_the_change_permission(client, paid):
     assert orders.get_order(order_id=paid.id).status == "paid"
 
 
-def test_order_list_shows_customer_and_total_and_finds_by_id_or_email(client, order_manager, paid, customer):
+def test_order_list_shows_customer_and_total_and_finds_by_id_or_email(client, order_manager, paid, pending, customer):
     client = logged_in(client, order_manager)
     html = client.get("/admin/orders/order/").content.decode()
     assert customer.name in html and customer.email in html and "19.99 USD" in html
-    assert f"#{paid.id}" in client.get("/admin/orders/order/", {"q": f"#{paid.id}"}).content.decode()
+    by_number = client.get("/admin/orders/order/", {"q": f"#{paid.id}"}).content.decode()
+    assert f"/admin/orders/order/{paid.id}/change/" in by_number
+    assert f"/admin/orders/order/{pending.id}/change/" not in by_number
     by_email = client.get("/admin/orders/order/", {"q": customer.email.split("@")[0]}).content.decode()
     assert f"/admin/orders/order/{paid.id}/change/" in by_email
     filtered = client.get("/admin/orders/order/", {"status__exact": "shipped"}).content.decode()
