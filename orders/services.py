@@ -24,6 +24,7 @@ from ecommerce.addresses import PostalAddress
 from ecommerce.money import MAX_AMOUNT, AmountTooLarge, quantize
 from inventory import services as inventory
 from inventory.services import InsufficientStock, StockLine
+from orders import notifications
 from orders.errors import (
     AlreadyPaid,
     AmbiguousAddress,
@@ -214,8 +215,9 @@ def to_info(order: Order, lines: list[OrderLine] | None = None, changes: list[St
 def _record_change(
     order_id: int, *, source: str, target: str, actor: str, actor_id: int | None = None, reason: str = "", at=None
 ) -> StatusChange:
-    """Write the timeline entry of a status change, in the caller's transaction (the one making the change)."""
-    return StatusChange.objects.create(
+    """Write the timeline entry of a status change, and queue the customer's email of it, in the caller's
+    transaction (the one making the change)."""
+    change = StatusChange.objects.create(
         order_id=order_id,
         from_status=source,
         to_status=target,
@@ -224,6 +226,8 @@ def _record_change(
         actor_id=actor_id,
         reason=reason,
     )
+    notifications.queue_email(change)
+    return change
 
 
 def _load(order_id: int, *, user_id: int | None = None, lock: bool = False) -> Order:

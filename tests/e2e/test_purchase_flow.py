@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -13,8 +14,8 @@ PASSWORD = "Shop-Passw0rd-e2e"
 class Client:
     """A JSON client of the shop with its own bearer token."""
 
-    def __init__(self, base_url: str, token: str | None = None):
-        self.base_url, self.token = base_url, token
+    def __init__(self, base_url: str, token: str | None = None, email: str = ""):
+        self.base_url, self.token, self.email = base_url, token, email
 
     def call(self, method: str, path: str, body=None, **headers) -> requests.Response:
         if self.token:
@@ -31,7 +32,8 @@ def customer(server, name: str) -> Client:
     email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com"
     anonymous = Client(server.url)
     anonymous.ok("POST", "/auth/register", {"name": name, "email": email, "password": PASSWORD}, status=201)
-    return Client(server.url, anonymous.ok("POST", "/auth/login", {"email": email, "password": PASSWORD})["access"])
+    access = anonymous.ok("POST", "/auth/login", {"email": email, "password": PASSWORD})["access"]
+    return Client(server.url, access, email)
 
 
 def staff_member(server) -> Client:
@@ -68,6 +70,17 @@ def let_order_expire(server, order_id: int) -> None:
         "from datetime import timedelta; from django.utils import timezone; from orders.models import Order; "
         f"Order.objects.filter(pk={order_id}).update(expires_at=timezone.now() - timedelta(seconds=1))",
     )
+
+
+def emails_to(server, address: str) -> list[str]:
+    """The subjects of the emails the server sent to ``address``, oldest first."""
+    subjects = []
+    for path in sorted(Path(server.env["EMAIL_FILE_PATH"]).iterdir(), key=lambda p: p.stat().st_mtime_ns):
+        for message in path.read_text().split("\n" + "-" * 79 + "\n"):
+            headers = dict(line.split(": ", 1) for line in message.split("\n\n", 1)[0].splitlines() if ": " in line)
+            if headers.get("To") == address:
+                subjects.append(headers["Subject"])
+    return subjects
 
 
 def test_the_whole_purchase_flow(e2e_server):
@@ -165,3 +178,21 @@ def test_the_whole_purchase_flow(e2e_server):
     ]
     assert timeline(bob, bob_unpaid_order)[-1] == ("pending", "cancelled", "expiry_job")
     assert timeline(bob, bob_paid_order)[-1] == ("paid", "refunded", "staff")
+
+    # one email per change a customer hears of (delivery is not one), none sent again by the retry job
+    assert "Order emails sent: 0" in e2e_server.manage("send_order_emails")
+    a, b, c = ann_order["id"], bob_paid_order["id"], bob_unpaid_order["id"]
+    assert emails_to(e2e_server, ann.email) == [
+        f"Order #{a} received",
+        f"Order #{a} is paid",
+        f"Order #{a} is on its way",
+    ]
+    assert sorted(emails_to(e2e_server, bob.email)) == sorted(
+        [
+            f"Order #{b} received",
+            f"Order #{b} is paid",
+            f"Order #{b} is refunded",
+            f"Order #{c} received",
+            f"Order #{c} is cancelled",
+        ]
+    )

@@ -1,0 +1,142 @@
+"""Order emails: placed, paid, shipped, cancelled and refunded, sent after the change commits, each exactly once."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from cart import services as cart
+from ecommerce.addresses import PostalAddress
+from orders import notifications
+from orders import services as orders
+from orders.models import OrderEmail
+from tests.conftest import client_for, make_product, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Run a block's on-commit callbacks as a real commit would (tests run inside one transaction)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def subjects() -> list[str]:
+    return [message.subject for message in mail.outbox]
+
+
+def place(customer, client, committed, **body):
+    cart.add_to_cart(user_id=customer.id, product_id=make_product(name="Blue Mug", price="12.50").id, quantity=2)
+    with committed():
+        response = client.post("/order/checkout", body, format="json")
+    assert response.status_code == 201
+    return response.json()
+
+
+def test_each_status_change_sends_one_email_in_text_and_html(customer, customer_client, staff, committed):
+    order = place(customer, customer_client, committed)
+    with committed():
+        customer_client.post("/payment", {"orderId": order["id"], "token": "tok_visa"}, format="json")
+    with committed():
+        orders.change_order_status(order_id=order["id"], status="shipped", actor_id=staff.id, reason="DHL 123")
+    with committed():
+        orders.change_order_status(order_id=order["id"], status="delivered", actor_id=staff.id)
+    n = order["id"]
+    assert subjects() == [f"Order #{n} received", f"Order #{n} is paid", f"Order #{n} is on its way"]
+    assert all(message.to == [customer.email] for message in mail.outbox)
+    shipped = mail.outbox[2]
+    assert "Good news: order" in shipped.body and "Note: DHL 123" in shipped.body
+    assert "2 x Blue Mug: 25.00 USD" in shipped.body and "Total: 25.00 USD" in shipped.body
+    [(html, kind)] = shipped.alternatives
+    assert kind == "text/html" and "<h1" in html and "2 \u00d7 Blue Mug" in html
+
+
+def test_a_cancellation_and_a_refund_are_told(customer, customer_client, staff, committed):
+    first = place(customer, customer_client, committed)
+    with committed():
+        customer_client.post(f"/order/{first['id']}/cancel", {}, format="json")
+    second = place(customer, customer_client, committed)
+    with committed():
+        customer_client.post("/payment", {"orderId": second["id"], "token": "tok_visa"}, format="json")
+    with committed():
+        orders.cancel_order(order_id=second["id"], user_id=staff.id, is_staff=True, reason="Out of print")
+    assert subjects()[1] == f"Order #{first['id']} is cancelled"
+    assert subjects()[-1] == f"Order #{second['id']} is refunded"
+    assert "Note: Out of print" in mail.outbox[-1].body
+
+
+def test_the_email_shows_delivery_and_local_times(customer, customer_client, committed, settings):
+    settings.STORE_TIME_ZONE = "Europe/Berlin"
+    method = orders.list_shipping_options(subtotal=0)[1]  # Express
+    address = PostalAddress.build(name="Ann Smith", line1="1 High St", city="Bath", postal_code="BA1 1AA", country="GB")
+    cart.add_to_cart(user_id=customer.id, product_id=make_product(name="Blue Mug", price="12.50").id, quantity=2)
+    with time_machine.travel(datetime(2026, 6, 1, 10, 0, tzinfo=UTC), tick=False), committed():
+        order = orders.checkout(user_id=customer.id, shipping_address=address, shipping_method_id=method.id)
+    body = mail.outbox[0].body
+    assert f"Order #{order.id} (1 Jun 2026, 12:00 CEST)" in body
+    assert "until 1 Jun 2026, 12:30 CEST" in body
+    assert "Shipping (Express): 14.99 USD" in body and "Total: 39.99 USD" in body
+    assert "BA1 1AA Bath" in body
+
+
+def test_nothing_is_sent_when_the_change_rolls_back(customer, customer_client, product, committed):
+    with committed():
+        response = customer_client.post("/order/checkout", {}, format="json")  # empty cart: 409, nothing commits
+    assert response.status_code == 409
+    assert mail.outbox == [] and not OrderEmail.objects.exists()
+
+
+def test_the_expiry_job_tells_the_customer(customer, customer_client, committed):
+    order = place(customer, customer_client, committed)
+    with time_machine.travel(timezone.now() + timedelta(hours=1)), committed():
+        call_command("release_expired_reservations")
+    assert subjects()[-1] == f"Order #{order['id']} is cancelled"
+    assert "Note: Not paid before its reservation expired." in mail.outbox[-1].body
+
+
+def test_a_failed_delivery_is_retried_by_the_command_and_never_sent_twice(
+    customer, customer_client, committed, settings
+):
+    settings.EMAIL_BACKEND = "tests.orders.test_emails.BrokenBackend"
+    order = place(customer, customer_client, committed)
+    email = OrderEmail.objects.get()
+    assert (email.sent_at, email.attempts) == (None, 1)
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    call_command("send_order_emails")
+    call_command("send_order_emails")
+    assert notifications.send_email(email.pk) is False  # a late on-commit callback, say
+    assert subjects() == [f"Order #{order['id']} received"]
+    assert OrderEmail.objects.get().sent_at is not None
+
+
+def test_an_email_another_sender_holds_is_left_to_it(customer, customer_client, committed, settings):
+    settings.EMAIL_BACKEND = "tests.orders.test_emails.BrokenBackend"
+    place(customer, customer_client, committed)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    email = OrderEmail.objects.get()
+    OrderEmail.objects.filter(pk=email.pk).update(claimed_until=timezone.now() + timedelta(minutes=1))
+    assert notifications.send_pending_emails() == 0 and mail.outbox == []
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert notifications.send_pending_emails() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_each_customer_gets_only_their_own_emails(customer, customer_client, committed):
+    other = make_user(name="Otto")
+    place(customer, customer_client, committed)
+    place(other, client_for(other), committed)
+    assert [m.to for m in mail.outbox] == [[customer.email], [other.email]]
+
+
+class BrokenBackend:
+    """A mail server that is down."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("mail server down")
