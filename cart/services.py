@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 
 from cart.errors import NotInCart, QuantityTooLarge
 from cart.models import MAX_LINE_QUANTITY, Cart, CartLine
@@ -23,11 +24,15 @@ __all__ = [
     "CartEntry",
     "CartItem",
     "CartView",
+    "MergeResult",
     "NotInCart",
     "QuantityTooLarge",
     "add_to_cart",
     "clear_cart",
+    "count_units",
     "get_cart",
+    "merge_into_cart",
+    "price_lines",
     "remove_from_cart",
     "set_cart_quantity",
     "take_cart_lines",
@@ -190,3 +195,61 @@ def take_cart_lines(*, user_id: int) -> list[CartEntry]:
     entries = [CartEntry(product_id, quantity) for product_id, quantity in _lines(cart.id).items()]
     CartLine.objects.filter(cart_id=cart.id).delete()
     return entries
+
+
+# --- Guest carts (kept by the shop in the visitor's session) and their merge on login ------------------
+
+
+def price_lines(*, lines: dict[int, int], changed: int | None = None) -> CartView:
+    """A cart that is not stored here (a visitor's), priced like a user's: withdrawn products are left out.
+
+    With ``changed``, that product's quantity is checked as ``add_to_cart`` checks it. Raises
+    ProductNotFound, QuantityTooLarge or InsufficientStock.
+    """
+    if changed is not None and lines.get(changed, 0) > MAX_LINE_QUANTITY:
+        raise QuantityTooLarge(attr="quantity")
+    return _priced(dict(lines), None, changed=changed)
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The user's cart after a merge, and the products whose quantity was lowered to fit stock or the line limit."""
+
+    cart: CartView
+    capped: list[int]
+    left_out: list[int]
+
+
+@transaction.atomic
+def merge_into_cart(*, user_id: int, lines: dict[int, int]) -> MergeResult:
+    """Add a visitor's cart to the user's: quantities are added, each capped by the stock available and the
+    line limit; products no longer on sale (or with no stock) are left out. Both are reported.
+    """
+    cart = _locked_cart(user_id)
+    current = _lines(cart.id)
+    wanted = {product_id: current.get(product_id, 0) + quantity for product_id, quantity in lines.items()}
+    products = catalog.get_products(product_ids=wanted)
+    levels = inventory.get_stock_levels(product_ids=wanted)
+    capped, left_out = [], []
+    for product_id, quantity in wanted.items():
+        product, level = products.get(product_id), levels.get(product_id)
+        available = level.available if level is not None and product is not None and product.is_active else 0
+        allowed = min(quantity, available, MAX_LINE_QUANTITY)
+        if allowed <= current.get(product_id, 0):
+            if allowed < quantity:
+                (capped if current.get(product_id) else left_out).append(product_id)
+            continue
+        if allowed < quantity:
+            capped.append(product_id)
+        if product_id in current:
+            CartLine.objects.filter(cart_id=cart.id, product_id=product_id).update(quantity=allowed)
+        else:
+            CartLine.objects.create(cart_id=cart.id, product_id=product_id, quantity=allowed)
+        current[product_id] = allowed
+    return MergeResult(cart=_priced(current, cart.updated_at), capped=capped, left_out=left_out)
+
+
+def count_units(*, user_id: int) -> int:
+    """How many units the user's cart holds (what the shop's header shows), in one query."""
+    total = CartLine.objects.filter(cart__user_id=user_id).aggregate(units=Sum("quantity"))["units"]
+    return total or 0

@@ -19,6 +19,7 @@ from catalog import services as catalog
 from ecommerce.errors import DomainError, NotFound
 from orders import services as orders
 from payments import services as payments
+from storefront import guest_cart
 from storefront.forms import (
     NEW_ADDRESS,
     SORT_CHOICES,
@@ -92,14 +93,50 @@ def product_detail(request, product_id: int):
 # --- Cart ----------------------------------------------------------------------------------------
 
 
+def _change_guest_cart(request, product_id: int, quantity: int) -> cart.CartView:
+    """Set a product's quantity in a visitor's cart (0 removes it), checked as a customer's cart is.
+
+    Raises cart's ProductNotFound, QuantityTooLarge or InsufficientStock (the cart is then unchanged).
+    """
+    lines = guest_cart.lines(request)
+    if not quantity:
+        lines.pop(product_id, None)
+        view = cart.price_lines(lines=lines)
+    else:
+        if product_id not in lines and len(lines) >= guest_cart.MAX_LINES:
+            raise DomainError("Your cart is full. Log in or check out to keep more.")
+        lines[product_id] = quantity
+        view = cart.price_lines(lines=lines, changed=product_id)
+    guest_cart.save(request, lines)
+    return view
+
+
+def _merge_guest_cart(request) -> None:
+    """Move a visitor's cart into the account they just logged in to or created, saying what was capped."""
+    lines = guest_cart.take(request)
+    if not lines:
+        return
+    merged = cart.merge_into_cart(user_id=request.user.id, lines=lines)
+    units = merged.cart.total_quantity
+    messages.info(request, f"The items you chose are in your cart ({units} item{pluralize(units)} in the cart).")
+    names = {item.product_id: item.name for item in merged.cart.items}
+    if merged.capped:
+        capped = ", ".join(names.get(product_id, f"#{product_id}") for product_id in merged.capped)
+        messages.warning(request, f"Some quantities were lowered to what is available: {capped}.")
+    if merged.left_out:
+        messages.warning(request, "Some products you chose are no longer available and were left out.")
+
+
 @require_GET
-@shopper_required
 def cart_detail(request):
-    return render(request, "storefront/cart.html", {"cart": cart.get_cart(user_id=request.user.id)})
+    if request.user.is_authenticated:
+        view = cart.get_cart(user_id=request.user.id)
+    else:
+        view = cart.price_lines(lines=guest_cart.lines(request))
+    return render(request, "storefront/cart.html", {"cart": view})
 
 
 @require_POST
-@shopper_required
 @shop_page
 def cart_add(request):
     form = AddToCartForm(request.POST)
@@ -109,7 +146,10 @@ def cart_add(request):
         return redirect(back)
     product_id, quantity = form.cleaned_data["product_id"], form.cleaned_data["quantity"]
     try:
-        view = cart.add_to_cart(user_id=request.user.id, product_id=product_id, quantity=quantity)
+        if request.user.is_authenticated:
+            view = cart.add_to_cart(user_id=request.user.id, product_id=product_id, quantity=quantity)
+        else:
+            view = _change_guest_cart(request, product_id, guest_cart.lines(request).get(product_id, 0) + quantity)
     except NotFound:
         raise
     except DomainError as error:
@@ -122,7 +162,6 @@ def cart_add(request):
 
 
 @require_POST
-@shopper_required
 @shop_page
 def cart_set_quantity(request, product_id: int):
     form = QuantityForm(request.POST)
@@ -130,7 +169,13 @@ def cart_set_quantity(request, product_id: int):
         messages.error(request, "Enter a quantity of 0 or more.")
         return redirect("storefront:cart")
     try:
-        cart.set_cart_quantity(user_id=request.user.id, product_id=product_id, quantity=form.cleaned_data["quantity"])
+        quantity = form.cleaned_data["quantity"]
+        if request.user.is_authenticated:
+            cart.set_cart_quantity(user_id=request.user.id, product_id=product_id, quantity=quantity)
+        elif product_id not in guest_cart.lines(request):
+            raise cart.NotInCart()
+        else:
+            _change_guest_cart(request, product_id, quantity)
     except NotFound:
         raise
     except DomainError as error:
@@ -141,10 +186,14 @@ def cart_set_quantity(request, product_id: int):
 
 
 @require_POST
-@shopper_required
 @shop_page
 def cart_remove(request, product_id: int):
-    cart.remove_from_cart(user_id=request.user.id, product_id=product_id)
+    if request.user.is_authenticated:
+        cart.remove_from_cart(user_id=request.user.id, product_id=product_id)
+    elif product_id not in guest_cart.lines(request):
+        raise cart.NotInCart()
+    else:
+        _change_guest_cart(request, product_id, 0)
     messages.success(request, "The product was removed from your cart.")
     return redirect("storefront:cart")
 
@@ -349,6 +398,7 @@ def log_in(request):
             if user is not None:
                 login(request, user)
                 messages.success(request, f"Welcome back, {user.name}.")
+                _merge_guest_cart(request)
                 return _after_login(request)
             form_error(form, accounts.InvalidCredentials())
         return _auth_page(request, "storefront/login.html", form, status=400)
@@ -371,6 +421,7 @@ def register(request):
                 user = authenticate(request, email=created.email, password=form.cleaned_data["password"])
                 login(request, user)
                 messages.success(request, f"Welcome, {created.name}! Your account is ready.")
+                _merge_guest_cart(request)
                 return _after_login(request)
         return _auth_page(request, "storefront/register.html", form, status=400)
     return _auth_page(request, "storefront/register.html", form)

@@ -139,18 +139,18 @@ def test_product_detail_has_an_add_to_cart_form(visitor):
 # --- Cart -----------------------------------------------------------------------------------------
 
 
-def test_adding_to_the_cart_needs_a_login_and_comes_back(visitor, shopper):
+def test_a_visitor_adds_to_the_cart_and_logs_in_at_checkout(visitor, shopper):
     product = make_product(name="Blue Mug")
     response = add(visitor, product, next_url=f"/shop/products/{product.id}/")
-    assert response.status_code == 302
-    assert response.url == f"/shop/account/login/?next=/shop/products/{product.id}/"
-    assert visitor.get("/shop/cart/").url == "/shop/account/login/?next=/shop/cart/"
+    assert response.status_code == 302 and response.url == f"/shop/products/{product.id}/"
+    assert "Blue Mug" in html(visitor.get("/shop/cart/"))
+    assert visitor.get("/shop/checkout/").url == "/shop/account/login/?next=/shop/checkout/"
 
     response = visitor.post(
-        "/shop/account/login/",
-        {"email": shopper.email, "password": PASSWORD, "next": f"/shop/products/{product.id}/"},
+        "/shop/account/login/", {"email": shopper.email, "password": PASSWORD, "next": "/shop/checkout/"}
     )
-    assert response.status_code == 302 and response.url == f"/shop/products/{product.id}/"
+    assert response.status_code == 302 and response.url == "/shop/checkout/"
+    assert "Blue Mug" in html(visitor.get("/shop/checkout/"))
 
 
 def test_the_next_parameter_cannot_leave_the_site(visitor, shopper):
@@ -414,7 +414,7 @@ def test_login_with_a_wrong_password_and_logout(visitor, shopper):
     assert visitor.get("/shop/cart/").status_code == 200
     response = visitor.post("/shop/account/logout/", follow=True)
     assert "You are logged out." in html(response)
-    assert visitor.get("/shop/cart/").status_code == 302
+    assert visitor.get("/shop/orders/").status_code == 302
 
 
 def test_login_is_throttled_like_the_api(visitor, shopper):
@@ -474,7 +474,7 @@ def test_product_list_queries(visitor, shop, django_assert_max_num_queries):
     # categories, count, page, stock
     with django_assert_max_num_queries(4):
         visitor.get("/shop/?q=More&category=&sort=price")
-    with django_assert_max_num_queries(6):  # and the session and its user
+    with django_assert_max_num_queries(7):  # and the session, its user and the header's cart count
         shop.get("/shop/?q=More")
 
 
@@ -485,7 +485,7 @@ def test_cart_queries(shop, django_assert_max_num_queries):
     for product in products[1:]:
         add(shop, product)
     assert count_queries(shop, "/shop/cart/") == one_line
-    with django_assert_max_num_queries(6):  # session, user, cart, lines, prices, stock
+    with django_assert_max_num_queries(7):  # session, user, header count, cart, lines, prices, stock
         shop.get("/shop/cart/")
 
 
@@ -499,5 +499,5 @@ def test_order_history_queries(shop, django_assert_max_num_queries):
             add(shop, product)
         place_order(shop)
     assert count_queries(shop, "/shop/orders/") == one_order
-    with django_assert_max_num_queries(7):  # session, user, orders due to expire, count, page, lines, timelines
+    with django_assert_max_num_queries(8):  # session, user, header count, expiry, count, page, lines, timelines
         shop.get("/shop/orders/")
