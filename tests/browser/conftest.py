@@ -5,6 +5,8 @@ Skipped, with the reason, where Chromium or Playwright is missing (``make test``
 """
 
 import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,9 @@ from tests.e2e.conftest import e2e_server  # noqa: F401 (the harness's fixture, 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
+README_SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The screenshots the README shows; UPDATE_SCREENSHOTS=1 refreshes them.
+README_SHOTS = {"product-list", "cart", "checkout", "paid-order", "admin-order", "admin-product-list"}
 # The server speaks plain HTTP on 127.0.0.1, so its cookies must not be Secure-only.
 PLAIN_HTTP = {"SESSION_COOKIE_SECURE": "false", "CSRF_COOKIE_SECURE": "false", "SECURE_SSL_REDIRECT": "false"}
 LAUNCH_ARGS = [
@@ -68,28 +73,45 @@ def shop_server(browser_available, request):
     return server
 
 
-@pytest.fixture
-def page(chromium, shop_server):
-    """A fresh browser profile on the shop; any request to another host fails the test (no CDN, no Stripe.js)."""
-    context = chromium.new_context(base_url=shop_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+@contextmanager
+def own_host_page(chromium, base_url: str, *, width: int, height: int, timeout: int):
+    """A fresh browser profile on base_url; any request to another host fails the test (no CDN, no Stripe.js)."""
+    context = chromium.new_context(base_url=base_url, viewport={"width": width, "height": height})
+    context.set_default_timeout(timeout)
     elsewhere: list[str] = []
 
     def only_the_shop(route):
-        if route.request.url.startswith(shop_server.url + "/"):
+        if route.request.url.startswith(base_url + "/"):
             route.continue_()
         else:
             elsewhere.append(route.request.url)
             route.abort()
 
     context.route("**/*", only_the_shop)
-    page = context.new_page()
-    yield page
-    context.close()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
     assert elsewhere == [], f"the pages asked other hosts for {elsewhere}"
+
+
+@pytest.fixture
+def page(chromium, shop_server):
+    """A page on the shop at 1280 px, limited to the shop's own host."""
+    with own_host_page(chromium, shop_server.url, width=1280, height=900, timeout=10_000) as page:
+        yield page
 
 
 @pytest.fixture
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def screenshot(page, artifacts: Path, name: str) -> None:
+    """Save a full-page screenshot as a test artefact; with UPDATE_SCREENSHOTS=1, also the README's copy."""
+    path = artifacts / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1" and name in README_SHOTS:
+        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, README_SCREENSHOTS / path.name)

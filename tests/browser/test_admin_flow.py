@@ -1,13 +1,11 @@
 """Staff in a real browser at 1280 px: stock from the product list, ship and refund from the order page,
 and an order manager refused a price change in the admin and the API. No page scrolls sideways."""
 
-import os
-import shutil
 import uuid
 
 import pytest
 
-from tests.browser.conftest import ROOT
+from tests.browser.conftest import screenshot
 from tests.e2e.test_purchase_flow import Client, customer
 
 try:
@@ -18,16 +16,6 @@ except ImportError:  # the chromium fixture skips these tests (or fails them, wi
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 PASSWORD = "Staff-Passw0rd-browser"
-README_SCREENSHOTS = ROOT / "docs" / "screenshots"
-
-
-def screenshot(page: Page, artifacts, name: str) -> None:
-    """Save a screenshot as a test artefact; with UPDATE_SCREENSHOTS=1, also as the README's copy."""
-    path = artifacts / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
-        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, README_SCREENSHOTS / path.name)
 
 
 # Elements wider than their box: the page itself, or a scrolling part of it such as the admin's results table.

@@ -1,13 +1,11 @@
 """A shopper in a real browser: register, search, fill the cart, check out, a declined card, then pay."""
 
-import os
 import re
-import shutil
 import uuid
 
 import pytest
 
-from tests.browser.conftest import ROOT
+from tests.browser.conftest import screenshot
 
 try:
     from playwright.sync_api import Page, expect
@@ -17,16 +15,6 @@ except ImportError:  # the chromium fixture skips these tests (or fails them, wi
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 PASSWORD = "Str0ng-Passw0rd!"
-README_SCREENSHOTS = ROOT / "docs" / "screenshots"
-
-
-def screenshot(page: Page, artifacts, name: str) -> None:
-    """Save a full-page screenshot as a test artefact; with UPDATE_SCREENSHOTS=1, also as the README's copy."""
-    path = artifacts / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1" and name in {"product-list", "cart", "checkout", "paid-order"}:
-        README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, README_SCREENSHOTS / path.name)
 
 
 def register(page: Page, name: str = "Bea Browser") -> None:

@@ -7,7 +7,7 @@ catalogue and the demo staff user, and its docs load nothing from other hosts.
 import pytest
 import requests
 
-from tests.browser.conftest import PLAIN_HTTP
+from tests.browser.conftest import PLAIN_HTTP, own_host_page
 from tests.e2e.harness import running_server
 
 try:
@@ -37,24 +37,10 @@ def demo_server(browser_available, tmp_path_factory):
 
 @pytest.fixture
 def docs(demo_server, chromium):
-    context = chromium.new_context(base_url=demo_server.url, viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(15_000)
-    elsewhere: list[str] = []
-
-    def only_the_shop(route):
-        if route.request.url.startswith(demo_server.url + "/"):
-            route.continue_()
-        else:
-            elsewhere.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_the_shop)
-    page = context.new_page()
-    page.goto("/api/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("E-commerce API", timeout=30_000)
-    yield page
-    context.close()
-    assert elsewhere == [], f"the docs asked other hosts for {elsewhere}"
+    with own_host_page(chromium, demo_server.url, width=1400, height=1000, timeout=15_000) as page:
+        page.goto("/api/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("E-commerce API", timeout=30_000)
+        yield page
 
 
 def try_it_out(page: Page, tag: str, operation_id: str, path_params: dict | None = None):
