@@ -48,9 +48,12 @@ def try_it_out(page: Page, tag: str, operation_id: str, path_params: dict | None
     operation = page.locator(f"#operations-{tag}-{operation_id}")
     if not operation.locator(".opblock-body").is_visible():
         operation.locator(".opblock-summary").first.click()
-    try_button = operation.get_by_role("button", name="Try it out")
-    if try_button.is_visible():
-        try_button.click()
+    # Swagger UI renders the body after the click: wait for its "Try it out" / "Cancel" toggle.
+    toggle = operation.locator(".try-out button")
+    expect(toggle).to_be_visible()
+    if toggle.inner_text().strip() == "Try it out":
+        toggle.click()
+    expect(operation.get_by_role("button", name="Execute")).to_be_visible()
     for name, value in (path_params or {}).items():
         field = operation.locator(f'tr[data-param-name="{name}"] input')
         if field.input_value() != str(value):
