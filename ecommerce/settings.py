@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "storefront",
 ]
 
+# Which apps' URLs this process serves (accounts, catalog, inventory, cart, orders, payments, admin,
+# storefront), for running apps apart behind a gateway. Unset: all of them, in one process.
+SERVE_APPS = env_list("SERVE_APPS", "accounts,catalog,inventory,cart,orders,payments,admin,storefront")
+
 MIDDLEWARE = [
     "ecommerce.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -1,8 +1,10 @@
-"""The single URLconf: the API gateway of the shop (one origin, one auth check, one rate limit)."""
+"""The URLconf: every app's URL prefix in one process (the default), or only those named in ``SERVE_APPS``."""
 
 import os
 
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
@@ -10,22 +12,43 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from ecommerce.urlpatterns import mount, route
 from ecommerce.views import HealthView, PingView, plain_ping
 
-urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
-    path("admin/", admin.site.urls),
-    mount("auth", "accounts.urls"),
-    mount("products", "catalog.urls"),
-    mount("inventory", "inventory.urls"),
-    mount("cart", "cart.urls"),
-    mount("order", "orders.urls"),
-    mount("payment", "payments.urls"),
-    mount("health", [route("", HealthView.as_view(), "health")]),
-    mount("api/schema", [route("", SpectacularAPIView.as_view(), "schema")]),
-    # The split view serves its script from a URL rather than inline, as the Content-Security-Policy requires.
-    mount("api/docs", [route("", SpectacularSwaggerSplitView.as_view(url_name="schema"), "swagger-ui")]),
-    mount("api/redoc", [route("", SpectacularRedocView.as_view(url_name="schema"), "redoc")]),
-    path("shop/", include("storefront.urls")),
-]
+# What each entry of SERVE_APPS mounts: the app's URL prefix (or, for the staff admin and the shop, their pages).
+APP_ROUTES = {
+    "accounts": lambda: [mount("auth", "accounts.urls")],
+    "catalog": lambda: [mount("products", "catalog.urls")],
+    "inventory": lambda: [mount("inventory", "inventory.urls")],
+    "cart": lambda: [mount("cart", "cart.urls")],
+    "orders": lambda: [mount("order", "orders.urls")],
+    "payments": lambda: [mount("payment", "payments.urls")],
+    "admin": lambda: [path("admin/", admin.site.urls)],
+    "storefront": lambda: [
+        path("", TemplateView.as_view(template_name="home.html"), name="home"),
+        path("shop/", include("storefront.urls")),
+    ],
+}
+
+
+def served_urlpatterns(apps) -> list:
+    """The URLconf of a process serving ``apps`` (names of APP_ROUTES): their paths, health, schema and docs.
+
+    The schema is generated from these patterns, so it documents exactly what this process serves;
+    every other path answers 404 here.
+    """
+    unknown = set(apps) - APP_ROUTES.keys()
+    if unknown:
+        raise ImproperlyConfigured(f"SERVE_APPS names unknown apps {sorted(unknown)}; known: {sorted(APP_ROUTES)}")
+    patterns = [pattern for app in APP_ROUTES if app in apps for pattern in APP_ROUTES[app]()]
+    return [
+        *patterns,
+        mount("health", [route("", HealthView.as_view(), "health")]),
+        mount("api/schema", [route("", SpectacularAPIView.as_view(), "schema")]),
+        # The split view serves its script from a URL rather than inline, as the Content-Security-Policy requires.
+        mount("api/docs", [route("", SpectacularSwaggerSplitView.as_view(url_name="schema"), "swagger-ui")]),
+        mount("api/redoc", [route("", SpectacularRedocView.as_view(url_name="schema"), "redoc")]),
+    ]
+
+
+urlpatterns = served_urlpatterns(settings.SERVE_APPS)
 
 if os.environ.get("BENCHMARK_ENDPOINTS") == "1":  # set by `make bench` only
     urlpatterns.append(mount("bench/ping", [route("", PingView.as_view(), "bench-ping")]))
