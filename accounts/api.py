@@ -15,6 +15,8 @@ from accounts.errors import (
     InvalidCredentials,
     InvalidRefreshToken,
     LoginLocked,
+    RefreshTokenReused,
+    TokenRevoked,
     WeakPassword,
 )
 from ecommerce.api import ErrorCode, error_responses
@@ -144,9 +146,16 @@ class RefreshView(AuthThrottledView):
         operation_id="auth_refresh",
         summary="Get a new access token",
         request=RefreshInputSerializer,
-        responses={200: TokenPairSerializer, **error_responses(InvalidRefreshToken)},
+        responses={
+            200: TokenPairSerializer,
+            **error_responses(InvalidRefreshToken, TokenRevoked, RefreshTokenReused),
+        },
         description="Exchanges a refresh token for a new access token and a new refresh token. The refresh token "
-        "sent can no longer be used.",
+        "sent can no longer be used: sending it again (or one that was signed out) is taken for a stolen copy, "
+        "and ends every session of the account (401 `refresh_token_reused`; sign in again). A session ends "
+        "`REFRESH_TOKEN_MAX_AGE_DAYS` (30) days after its sign-in however often it is refreshed (401 "
+        "`token_not_valid`), and at once when it is revoked (401 `token_revoked`: the account was deactivated or "
+        "its sessions were ended).",
         examples=[
             OpenApiExample(
                 "Refresh token",

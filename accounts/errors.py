@@ -19,6 +19,22 @@ class InvalidRefreshToken(DomainError):
     default_message = "The refresh token is invalid, expired or revoked."
 
 
+class TokenRevoked(DomainError):
+    """The token belongs to a session that was ended (revoke_sessions, a deactivation, a reused refresh token)."""
+
+    status = 401
+    code = "token_revoked"
+    default_message = "This session was ended: sign in again."
+
+
+class RefreshTokenReused(DomainError):
+    """A refresh token came back after it was rotated or revoked: someone holds a copy, so every session ended."""
+
+    status = 401
+    code = "refresh_token_reused"
+    default_message = "This refresh token was already used: every session of the account was ended. Sign in again."
+
+
 class WeakPassword(DomainError):
     status = 400
     code = "password_invalid"

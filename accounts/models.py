@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models
+from django.db import models, transaction
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -52,8 +53,22 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Staff manage products, stock and orders.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    session_version = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised to end every session: tokens carrying an older one (claim `sv`) are refused.",
+    )
+    rights_version = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised when the user's status or permissions change: access tokens carrying an older one "
+        "(claim `rv`) are refused at once; a refresh gives a token with the new rights.",
+    )
 
     objects = UserManager()
+
+    # What an access token says about the user besides the permissions (which the groups and permissions carry).
+    RIGHTS_FIELDS = ("is_active", "is_staff", "is_superuser")
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
@@ -63,9 +78,36 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ["id"]
         constraints = [models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique")]
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._rights_when_loaded = user._rights()
+        return user
+
+    def _rights(self) -> tuple | None:
+        if self.get_deferred_fields() & set(self.RIGHTS_FIELDS):
+            return None
+        return tuple(getattr(self, name) for name in self.RIGHTS_FIELDS)
+
     def save(self, *args, **kwargs):
+        """Save; a change of is_active, is_staff or is_superuser raises ``rights_version``, and a deactivation
+        ``session_version`` too (see accounts.tokens)."""
         self.email = normalize_email(self.email)
-        super().save(*args, **kwargs)
+        self.rights_changed = self.pk is not None and getattr(self, "_rights_when_loaded", None) not in (
+            None,
+            self._rights(),
+        )
+        if self.rights_changed:
+            bumped = {"rights_version"} if self.is_active else {"rights_version", "session_version"}
+            for name in bumped:  # a deactivation also ends every session, should the account come back
+                setattr(self, name, F(name) + 1)
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], *bumped}
+        with transaction.atomic():  # the new versions reach the cache when this commits (post_save)
+            super().save(*args, **kwargs)
+        if self.rights_changed:
+            self.refresh_from_db(fields=["rights_version", "session_version"])
+        self._rights_when_loaded = self._rights()
 
     def __str__(self) -> str:
         return self.email

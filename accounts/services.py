@@ -8,9 +8,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import lockout
+from accounts import lockout, tokens
 from accounts.errors import (
     AddressBookFull,
     AddressNotFound,
@@ -18,12 +20,15 @@ from accounts.errors import (
     InvalidCredentials,
     InvalidRefreshToken,
     LoginLocked,
+    RefreshTokenReused,
+    TokenRevoked,
     WeakPassword,
 )
 from accounts.models import Address, User, normalize_email
 from ecommerce.addresses import PostalAddress
 from ecommerce.auth import PERMISSIONS_CLAIM
 from ecommerce.errors import NotFound
+from ecommerce.logs import log_security_event
 
 # The apps whose model permissions the API checks on staff writes; a staff token carries the user's ones.
 TOKEN_PERMISSION_APPS = frozenset({"catalog", "inventory", "orders", "payments"})
@@ -36,8 +41,10 @@ __all__ = [
     "InvalidCredentials",
     "InvalidRefreshToken",
     "LoginLocked",
+    "RefreshTokenReused",
     "SavedAddress",
     "TokenPair",
+    "TokenRevoked",
     "UserInfo",
     "WeakPassword",
     "add_address",
@@ -52,6 +59,7 @@ __all__ = [
     "login_lockout_seconds",
     "register_user",
     "revoke_refresh_token",
+    "revoke_sessions",
     "rotate_refresh_token",
     "update_address",
 ]
@@ -135,42 +143,74 @@ def _staff_claims(user: User) -> dict:
     return {PERMISSIONS_CLAIM: sorted(permissions)}
 
 
-def _tokens_for(user: User) -> TokenPair:
+def _tokens_for(user: User, *, auth_time: int | None = None) -> TokenPair:
+    """A new pair for ``user``, in the session begun at ``auth_time`` (a password sign-in; now if None)."""
     refresh = RefreshToken.for_user(user)
+    auth_time = auth_time or refresh["iat"]
+    refresh[tokens.AUTH_TIME_CLAIM] = auth_time
+    expiry = tokens.refresh_expiry(auth_time=auth_time, issued_at=refresh["iat"])
+    if expiry < refresh["exp"]:  # the session's last days: the token ends with it
+        refresh["exp"] = expiry
+        OutstandingToken.objects.filter(jti=refresh[jwt_settings.JTI_CLAIM]).update(
+            expires_at=datetime_from_epoch(expiry)
+        )
     # Copied into every access token made from it; re-read from the database on each refresh.
     refresh["is_staff"] = user.is_staff
-    for claim, value in _staff_claims(user).items():
+    for claim, value in {**_staff_claims(user), **tokens.version_claims(user)}.items():
         refresh[claim] = value
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
 
 def issue_tokens(*, user_id: int) -> TokenPair:
-    """Issue an access and a refresh token carrying ``user_id``, ``is_staff`` and, for staff, the permissions
-    the API checks (``is_superuser``, or ``perms``: the user's model permissions in TOKEN_PERMISSION_APPS)."""
+    """Begin a session: an access and a refresh token carrying ``user_id``, ``is_staff`` and, for staff, the
+    permissions the API checks (``is_superuser``, or ``perms``: the user's model permissions in
+    TOKEN_PERMISSION_APPS), with the claims of accounts.tokens (session and rights versions, ``auth_time``)."""
     return _tokens_for(User.objects.get(pk=user_id))
 
 
-def _load_refresh(refresh: str) -> RefreshToken:
+def _load_refresh(refresh: str, token_class: type[RefreshToken] = RefreshToken) -> RefreshToken:
     try:
-        return RefreshToken(refresh)  # checks signature, expiry and the blacklist
+        return token_class(refresh)  # checks signature, expiry and (RefreshToken) the blacklist
     except TokenError as exc:
         raise InvalidRefreshToken() from exc
 
 
-@transaction.atomic
-def rotate_refresh_token(*, refresh: str) -> TokenPair:
-    """Trade a refresh token for a new pair; the old refresh token is blacklisted.
+class _RotatedRefreshToken(RefreshToken):
+    """A refresh token checked for signature, expiry and type: rotation itself tells a token used before."""
 
-    Raises InvalidRefreshToken when it is invalid, expired, already used or its user is inactive.
+    def check_blacklist(self) -> None:
+        return None
+
+
+def rotate_refresh_token(*, refresh: str) -> TokenPair:
+    """Trade a refresh token for a new pair; the old refresh token is blacklisted. However often it is rotated,
+    a session ends REFRESH_TOKEN_MAX_AGE_DAYS after the password sign-in that began it.
+
+    Raises InvalidRefreshToken (invalid, expired, or its user inactive), TokenRevoked (its session was
+    revoked), or RefreshTokenReused: it was rotated or revoked before, so a copy of it is about; every session
+    of its user is then ended (revoke_sessions), the thief's and the owner's alike.
     """
-    token = _load_refresh(refresh)
-    user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM), is_active=True).first()
-    if user is None:
-        raise InvalidRefreshToken()
-    _, blacklisted_now = token.blacklist()
-    if not blacklisted_now:  # a concurrent refresh with the same token got there first
-        raise InvalidRefreshToken()
-    return _tokens_for(user)
+    token = _load_refresh(refresh, _RotatedRefreshToken)
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=token.get(jwt_settings.USER_ID_CLAIM), is_active=True)
+        user = user.first()
+        if user is None:
+            raise InvalidRefreshToken()
+        if token.get(tokens.SESSION_VERSION_CLAIM, 0) != user.session_version:
+            raise TokenRevoked()
+        _, first_use = token.blacklist()
+        if first_use:
+            return _tokens_for(user, auth_time=token.get(tokens.AUTH_TIME_CLAIM) or token.get("iat"))
+    revoke_sessions(user_id=user.pk)
+    log_security_event("refresh_token_reused", account=user.email, user_id=user.pk)
+    raise RefreshTokenReused()
+
+
+@transaction.atomic
+def revoke_sessions(*, user_id: int) -> None:
+    """End every session of the user: their refresh tokens and the access tokens made from them are refused
+    from the commit on (401 ``token_revoked``). To keep the caller signed in, issue_tokens afterwards."""
+    tokens.bump_session_version(user_id)
 
 
 @transaction.atomic

@@ -32,8 +32,13 @@ STATUS_MEANINGS = {
     503: "A service we depend on is unavailable; try again later.",
 }
 
-# Errors the authentication of a request answers with when a token is sent and refused.
-TOKEN_ERRORS = (ErrorCode(401, "token_not_valid"), ErrorCode(401, "bad_authorization_header"))
+# Errors the authentication of a request answers with when a token is sent and refused (token_revoked: the
+# user was deactivated, their rights changed or their sessions were ended since the token was issued).
+TOKEN_ERRORS = (
+    ErrorCode(401, "token_not_valid"),
+    ErrorCode(401, "token_revoked"),
+    ErrorCode(401, "bad_authorization_header"),
+)
 
 
 def _camel(name: str) -> str:

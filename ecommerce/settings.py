@@ -231,7 +231,8 @@ ALLOW_DUMMY_GATEWAY = env_bool("ALLOW_DUMMY_GATEWAY")
 ALLOW_DEMO_STAFF = env_bool("ALLOW_DEMO_STAFF")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication"],
+    # Stateless (the caller from the token's claims), refusing at once a revoked session's tokens: accounts.tokens.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.tokens.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["ecommerce.renderers.CamelCaseJSONRenderer"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "ecommerce.renderers.JSONContentNegotiation",
@@ -255,6 +256,9 @@ DRF_STANDARDIZED_ERRORS = {
 # HS256 key of the JWTs; SECRET_KEY unless set. HS256 needs at least 256 bits (RFC 7518, 3.2): with DEBUG
 # off the server refuses to start with a key under 32 characters, and `check --deploy` warns below 50.
 JWT_SIGNING_KEY = os.environ.get("JWT_SIGNING_KEY", SECRET_KEY)
+
+# A session (a password sign-in) ends this long after it began, however often its refresh token is rotated.
+REFRESH_TOKEN_MAX_AGE_DAYS = int(os.environ.get("REFRESH_TOKEN_MAX_AGE_DAYS", "30"))
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),

@@ -105,9 +105,11 @@ def test_accounts_answers_match_the_schema(api):
     api.expect(406, "GET", "/auth/me", "not_acceptable", token=access, headers={"Accept": "application/xml"})
 
     rotated = api.expect(200, "POST", "/auth/refresh", body={"refresh": tokens["refresh"]})
-    api.expect(401, "POST", "/auth/refresh", "token_not_valid", body={"refresh": tokens["refresh"]})
     api.expect(204, "POST", "/auth/logout", token=access, body={"refresh": rotated["refresh"]})
     api.expect(401, "POST", "/auth/logout", "token_not_valid", token=access, body={"refresh": rotated["refresh"]})
+    api.expect(401, "POST", "/auth/refresh", "refresh_token_reused", body={"refresh": tokens["refresh"]})
+    api.expect(401, "POST", "/auth/refresh", "token_revoked", body={"refresh": rotated["refresh"]})
+    api.expect(401, "GET", "/auth/me", "token_revoked", token=access)
 
 
 def test_catalogue_and_stock_answers_match_the_schema(api, e2e_server):
