@@ -11,13 +11,14 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts import services as accounts
 from catalog import selectors, services
-from catalog.models import Product
+from catalog.models import Product, ProductImage
 from ecommerce.errors import DomainError
 from inventory import services as inventory
 
@@ -80,6 +81,76 @@ class StockLevelFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ProductImageForm(forms.ModelForm):
+    """A picture row: a new one takes an upload, checked (decoded, renditions made) while the form is validated."""
+
+    upload = forms.FileField(
+        label="Picture",
+        required=False,
+        help_text=f"JPEG, PNG or WebP, at most {settings.PRODUCT_IMAGE_MAX_BYTES / 2**20:g} MB.",
+    )
+    position = forms.IntegerField(
+        min_value=0, max_value=32767, required=False, help_text="Lowest first; empty: after the others."
+    )
+
+    class Meta:
+        model = ProductImage
+        fields = ["alt_text", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prepared = None
+        if self.instance.pk:  # a picture is replaced by removing it and uploading another
+            self.fields["upload"].disabled = True
+            self.fields["upload"].widget = forms.HiddenInput()
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            return cleaned
+        upload = cleaned.get("upload")
+        if upload is None:
+            self.add_error("upload", "Choose a picture to upload.")
+            return cleaned
+        try:
+            self.prepared = services.prepare_image(upload)
+        except DomainError as error:
+            self.add_error("upload", error.message)
+        return cleaned
+
+
+class ProductImageInline(admin.TabularInline):
+    """A product's pictures, saved through catalog.services (which makes the product pages show them at once).
+
+    Staff who may change a product may change its pictures: they are part of it.
+    """
+
+    model = ProductImage
+    form = ProductImageForm
+    fields = ["preview", "upload", "alt_text", "position"]
+    readonly_fields = ["preview"]
+    extra = 1
+    verbose_name = "picture"
+
+    @admin.display(description="Preview")
+    def preview(self, image: ProductImage):
+        if not image.pk:
+            return "—"
+        return format_html('<img src="{}" alt="" width="120" height="90">', default_storage.url(image.thumbnail))
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("catalog.view_product") or self.has_change_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("catalog.change_product")
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     form = ProductForm
@@ -94,6 +165,7 @@ class ProductAdmin(admin.ModelAdmin):
     actions = ["activate_selected", "deactivate_selected"]
     change_list_template = "admin/catalog/product/change_list.html"
     change_form_template = "admin/catalog/product/change_form.html"
+    inlines = [ProductImageInline]
 
     def get_fields(self, request, obj=None):
         return CHANGE_FIELDS if obj else ADD_FIELDS
@@ -183,6 +255,22 @@ class ProductAdmin(admin.ModelAdmin):
             fields = {name: form.cleaned_data[name] for name in ADD_FIELDS}
             obj.pk = services.create_product(actor_id=request.user.pk, **fields).id
         obj.refresh_from_db()
+
+    def save_formset(self, request, form, formset, change):
+        """Pictures go through catalog.services: new ones with the renditions made when their form was checked."""
+        formset.save(commit=False)  # sorts the rows into new, changed and deleted; stores nothing
+        for image in formset.deleted_objects:
+            services.remove_product_image(image_id=image.pk)
+        for image, _ in formset.changed_objects:
+            services.update_product_image(image_id=image.pk, alt_text=image.alt_text, position=image.position or 0)
+        for image_form in formset.forms:
+            if image_form.prepared is not None and image_form not in formset.deleted_forms:
+                services.add_product_image(
+                    product_id=form.instance.pk,
+                    image=image_form.prepared,
+                    alt_text=image_form.cleaned_data["alt_text"],
+                    position=image_form.cleaned_data["position"],
+                )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         if object_id and object_id.isdigit():

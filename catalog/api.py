@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from catalog import pages, selectors, services
 from catalog.errors import ProductNotFound, SkuTaken
+from catalog.images import DETAIL_SIZE, THUMBNAIL_SIZE
 from catalog.models import MAX_PRICE, MIN_PRICE
 from catalog.services import MAX_STOCK
 from ecommerce.api import error_responses, staff_permission_responses
@@ -24,6 +25,18 @@ from ecommerce.serializers import StrictSerializer, money_field, query_params
 ORDERING_FIELDS = {"price": "price", "name": "name", "createdAt": "created_at"}
 ORDERING_CHOICES = [f"{sign}{name}" for name in ORDERING_FIELDS for sign in ("", "-")]
 PAGINATION_PARAMETERS = frozenset({"page", "pageSize"})
+
+
+class ProductImageSerializer(serializers.Serializer):
+    """A picture of a product: its renditions' URLs (as the storage gives them: a path on this site by default)."""
+
+    thumbnail_url = serializers.CharField(
+        help_text="WebP, {}x{}, cropped to fill: for product lists.".format(*THUMBNAIL_SIZE)
+    )
+    detail_url = serializers.CharField(
+        help_text="WebP, the whole picture within {}x{}: for the product page.".format(*DETAIL_SIZE)
+    )
+    alt = serializers.CharField(help_text="What the picture shows (may be empty).")
 
 
 class ProductSerializer(serializers.Serializer):
@@ -40,6 +53,7 @@ class ProductSerializer(serializers.Serializer):
     is_active = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    images = ProductImageSerializer(many=True, help_text="The product's pictures in display order; empty if none.")
 
     def get_currency(self, product: selectors.ProductDetails) -> str:
         return settings.STORE_CURRENCY

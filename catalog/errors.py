@@ -9,3 +9,15 @@ class SkuTaken(DomainError):
     status = 400
     code = "sku_taken"
     default_message = "Another product already has this SKU."
+
+
+class InvalidImage(DomainError):
+    status = 400
+    code = "invalid_image"
+    default_message = "The file is not a JPEG, PNG or WebP picture."
+
+
+class ImageTooLarge(DomainError):
+    status = 400
+    code = "image_too_large"
+    default_message = "The picture is too large."

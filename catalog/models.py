@@ -68,6 +68,9 @@ class Product(models.Model):
     is_active = models.BooleanField(default=True, help_text="Inactive products are hidden from customers.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The product's pictures in their order, [{"thumbnail", "detail", "alt"}] (storage names), copied from its
+    # ProductImage rows by catalog.services whenever they change: the product pages read them with the product.
+    images = models.JSONField(default=list, blank=True, editable=False)
 
     objects = ProductQuerySet.as_manager()
 
@@ -99,3 +102,23 @@ class Product(models.Model):
             deleted = super().delete(*args, **kwargs)
             bump_catalogue_version()
         return deleted
+
+
+class ProductImage(models.Model):
+    """A picture of a product as staff uploaded it, with its renditions (names in the default storage)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="pictures")
+    original = models.CharField(max_length=255)
+    thumbnail = models.CharField(max_length=255)
+    detail = models.CharField(max_length=255)
+    alt_text = models.CharField(
+        max_length=200, blank=True, help_text="What the picture shows, for people who cannot see it."
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Pictures are shown lowest first.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.alt_text or self.original

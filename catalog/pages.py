@@ -28,11 +28,12 @@ from django.db.models import F, Func, IntegerField, Subquery
 from django.utils.dateparse import parse_datetime
 
 from catalog.errors import ProductNotFound
+from catalog.images import links
 from catalog.models import CatalogueVersion, Product
 from catalog.selectors import ProductFilters, available_stock, filter_products
 from ecommerce.money import quantize
 
-COLUMNS = ("id", "name", "description", "category", "sku", "price", "is_active", "created_at", "updated_at")
+COLUMNS = ("id", "name", "description", "category", "sku", "price", "is_active", "created_at", "updated_at", "images")
 LAST_PAGE = "last"
 CACHED_ENTRIES = 4096  # pages and counts per process: about 8 KB each for pages of 20
 
@@ -101,7 +102,7 @@ def _timestamp(value: datetime) -> str:
 
 def render_product(row: Sequence, *, currency: str) -> RenderedProduct:
     """A product row (``COLUMNS``, in order) as the JSON clients get, less its stock."""
-    product_id, name, description, category, sku, price, is_active, created_at, updated_at = row
+    product_id, name, description, category, sku, price, is_active, created_at, updated_at, images = row
     head = _dumps(
         {
             "id": product_id,
@@ -113,7 +114,18 @@ def render_product(row: Sequence, *, currency: str) -> RenderedProduct:
             "currency": currency,
         }
     )
-    tail = _dumps({"isActive": is_active, "createdAt": _timestamp(created_at), "updatedAt": _timestamp(updated_at)})
+    pictures = [
+        {"thumbnailUrl": image.thumbnail_url, "detailUrl": image.detail_url, "alt": image.alt}
+        for image in links(images)
+    ]
+    tail = _dumps(
+        {
+            "isActive": is_active,
+            "createdAt": _timestamp(created_at),
+            "updatedAt": _timestamp(updated_at),
+            "images": pictures,
+        }
+    )
     return RenderedProduct(id=product_id, head=(head[:-1] + ',"stock":').encode(), tail=("," + tail[1:]).encode())
 
 
@@ -146,9 +158,10 @@ def _active_product_row(product_id: int) -> tuple | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    *text, price, is_active, created_at, updated_at = row
+    *text, price, is_active, created_at, updated_at, images = row
     price = price if isinstance(price, Decimal) else Decimal(str(price))
-    return (*text, price, bool(is_active), _aware(created_at), _aware(updated_at))
+    images = json.loads(images) if isinstance(images, str) else images
+    return (*text, price, bool(is_active), _aware(created_at), _aware(updated_at), images)
 
 
 def _page_number(page: str, count: int | None, page_size: int) -> int:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
+from catalog import images
 from catalog.errors import ProductNotFound
 from catalog.models import Product
 from inventory import services as inventory
@@ -39,6 +40,7 @@ class ProductDetails:
     is_active: bool
     created_at: datetime
     updated_at: datetime
+    images: tuple[images.ImageLinks, ...]
 
 
 def filter_products(*, filters: ProductFilters) -> QuerySet[Product]:
@@ -87,6 +89,7 @@ def with_stock(products: Sequence[Product]) -> list[ProductDetails]:
             is_active=product.is_active,
             created_at=product.created_at,
             updated_at=product.updated_at,
+            images=images.links(product.images),
         )
         for product in products
     ]

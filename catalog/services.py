@@ -5,28 +5,37 @@ change made here goes through ``inventory.services`` (so it is written to the st
 same transaction as the product change.
 """
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from catalog import selectors
-from catalog.errors import ProductNotFound, SkuTaken
-from catalog.models import Product
+from catalog.errors import ImageTooLarge, InvalidImage, ProductNotFound, SkuTaken
+from catalog.images import PreparedImage, prepare_image
+from catalog.models import Product, ProductImage
 from catalog.selectors import ProductDetails
 from inventory import services as inventory
 
 __all__ = [
     "MAX_STOCK",
     "ORDERINGS",
+    "ImageTooLarge",
+    "InvalidImage",
     "NewProduct",
+    "PreparedImage",
     "ProductDetails",
     "ProductInfo",
     "ProductNotFound",
     "ProductPage",
     "SkuTaken",
+    "add_product_image",
     "create_product",
     "deactivate_product",
     "find_products",
@@ -35,7 +44,10 @@ __all__ = [
     "get_products",
     "import_products",
     "list_categories",
+    "prepare_image",
+    "remove_product_image",
     "update_product",
+    "update_product_image",
 ]
 
 MAX_STOCK = inventory.MAX_STOCK  # the most units one product may have available
@@ -182,6 +194,70 @@ def deactivate_product(*, product_id: int) -> None:
         raise ProductNotFound()
     if hidden_now:
         inventory.set_listed(product_id=product_id, listed=False)
+
+
+# --- Pictures: files in the default storage, rows in ProductImage, copied onto the product for its pages --
+
+
+def _copy_images_to_product(product_id: int) -> None:
+    """Write the product's pictures, in order, onto the product (which gives the catalogue a new version)."""
+    stored = [
+        {"thumbnail": image.thumbnail, "detail": image.detail, "alt": image.alt_text}
+        for image in ProductImage.objects.filter(product_id=product_id)
+    ]
+    Product.objects.filter(pk=product_id).update(images=stored, updated_at=timezone.now())
+
+
+@transaction.atomic
+def add_product_image(*, product_id: int, image: PreparedImage, alt_text: str = "", position: int | None = None) -> int:
+    """Store a checked picture (see ``prepare_image``) and its renditions as the product's last picture, or at
+    ``position``; returns its id. Raises ProductNotFound.
+    """
+    if not Product.objects.select_for_update().filter(pk=product_id).exists():
+        raise ProductNotFound()
+    stem = f"products/{product_id}/{uuid.uuid4().hex}"
+    if position is None:
+        last = ProductImage.objects.filter(product_id=product_id).aggregate(last=Max("position"))["last"]
+        position = 0 if last is None else last + 1
+    row = ProductImage.objects.create(
+        product_id=product_id,
+        original=default_storage.save(f"{stem}.{image.extension}", ContentFile(image.original)),
+        thumbnail=default_storage.save(f"{stem}-thumbnail.webp", ContentFile(image.thumbnail)),
+        detail=default_storage.save(f"{stem}-detail.webp", ContentFile(image.detail)),
+        alt_text=alt_text,
+        position=position,
+    )
+    _copy_images_to_product(product_id)
+    return row.id
+
+
+@transaction.atomic
+def update_product_image(*, image_id: int, alt_text: str, position: int) -> None:
+    """Change a picture's text alternative and place. Raises ProductNotFound (no such picture)."""
+    row = ProductImage.objects.select_for_update().filter(pk=image_id).first()
+    if row is None:
+        raise ProductNotFound("No such picture.")
+    ProductImage.objects.filter(pk=image_id).update(alt_text=alt_text, position=position)
+    _copy_images_to_product(row.product_id)
+
+
+@transaction.atomic
+def remove_product_image(*, image_id: int) -> None:
+    """Remove a picture from its product; its files leave the storage once that has committed.
+
+    Raises ProductNotFound (no such picture).
+    """
+    row = ProductImage.objects.select_for_update().filter(pk=image_id).first()
+    if row is None:
+        raise ProductNotFound("No such picture.")
+    row.delete()
+    _copy_images_to_product(row.product_id)
+
+    def delete_files():
+        for name in (row.original, row.thumbnail, row.detail):
+            default_storage.delete(name)
+
+    transaction.on_commit(delete_files)
 
 
 # --- Queries for shop pages: what customers may buy, with the stock available now --------------------

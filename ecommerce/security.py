@@ -15,7 +15,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self' https://js.stripe.com",
         "frame-src https://js.stripe.com https://hooks.stripe.com",
         "connect-src 'self' https://api.stripe.com",
-        "img-src 'self' data:",
+        " ".join(["img-src 'self' data:", *settings.CSP_IMG_SOURCES]),
         "style-src 'self' 'unsafe-inline'",  # inline style attributes of the admin and Redoc; no inline scripts
         "font-src 'self' data:",
         "worker-src 'self' blob:",  # Redoc's search worker

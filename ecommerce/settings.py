@@ -157,6 +157,18 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Uploads (product pictures) go through the "default" storage: files under MEDIA_ROOT, at MEDIA_URL. Another
+# backend (e.g. django-storages' S3) is a matter of STORAGES["default"]; see the README's "Product pictures".
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+MEDIA_URL = os.environ.get("MEDIA_URL", "/media/")
+# The app itself serves MEDIA_URL from the default storage (ecommerce.views.media), unless a front server or
+# a CDN does: then set SERVE_MEDIA=false.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+# Other origins the shop's pages may show pictures from (a CDN or bucket serving the media), for the CSP's img-src.
+CSP_IMG_SOURCES = env_list("CSP_IMG_SOURCES")
+PRODUCT_IMAGE_MAX_BYTES = int(os.environ.get("PRODUCT_IMAGE_MAX_BYTES", str(5 * 1024 * 1024)))
+# Decompression-bomb defence: a picture's header may claim at most this many pixels (checked before decoding).
+PRODUCT_IMAGE_MAX_PIXELS = int(os.environ.get("PRODUCT_IMAGE_MAX_PIXELS", "25000000"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # 1 MiB: no legitimate request body is larger
 

@@ -1,16 +1,17 @@
 """The URLconf: every app's URL prefix in one process (the default), or only those named in ``SERVE_APPS``."""
 
 import os
+import re
 
 from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ImproperlyConfigured
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from ecommerce.urlpatterns import mount, route
-from ecommerce.views import HealthView, PingView, plain_ping
+from ecommerce.views import HealthView, PingView, media, plain_ping
 
 # What each entry of SERVE_APPS mounts: the app's URL prefix (or, for the staff admin and the shop, their pages).
 APP_ROUTES = {
@@ -49,6 +50,9 @@ def served_urlpatterns(apps) -> list:
 
 
 urlpatterns = served_urlpatterns(settings.SERVE_APPS)
+
+if settings.SERVE_MEDIA and settings.MEDIA_URL.startswith("/"):  # not when MEDIA_URL names another server
+    urlpatterns.append(re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$", media, name="media"))
 
 if os.environ.get("BENCHMARK_ENDPOINTS") == "1":  # set by `make bench` only
     urlpatterns.append(mount("bench/ping", [route("", PingView.as_view(), "bench-ping")]))

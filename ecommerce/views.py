@@ -1,11 +1,15 @@
 """Operator endpoints of the kernel, and the answers to requests that failed outside a DRF view."""
 
+import mimetypes
 import sys
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -58,6 +62,27 @@ class PingView(APIView):
 def plain_ping(request) -> JsonResponse:
     """The same answer as PingView from a plain Django view: what the framework floor is compared with."""
     return JsonResponse({"ok": True})
+
+
+MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})  # what the shop stores: product pictures
+
+
+@require_safe
+def media(request, path: str) -> HttpResponse:
+    """A picture from the default storage, at MEDIA_URL (``SERVE_MEDIA``), for a shop with no front server or CDN.
+
+    A stored name never gets other content (every upload has a new name), so clients may keep a file for a year.
+    """
+    content_type, _ = mimetypes.guess_type(path)
+    if content_type not in MEDIA_TYPES:
+        return not_found(request)
+    try:
+        file = default_storage.open(path)
+    except (OSError, SuspiciousFileOperation, ValueError):  # missing, a directory, outside the storage, a NUL
+        return not_found(request)
+    response = FileResponse(file, content_type=content_type)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
 
 
 def _error_envelope(status: int, error_type: str, code: str, detail: str) -> JsonResponse:

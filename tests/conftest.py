@@ -50,6 +50,15 @@ def _commit_hooks_run_when_the_code_commits(monkeypatch):
     monkeypatch.setattr(transaction.Atomic, "__exit__", exit_and_run_hooks)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _media_root(tmp_path_factory):
+    """Uploaded files land in a temporary folder of the test run, never in the project's media/."""
+    from django.test import override_settings
+
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Throttle counters live in the shared cache: each test starts with none."""

@@ -2,7 +2,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -13,17 +12,8 @@ from tests.conftest import make_product
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/catalog/product/"
-
-
-@pytest.fixture
-def admin_user():
-    return get_user_model().objects.create_superuser(email="admin@example.com", password="x", name="Admin")
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
+# The pictures inline's management form, as the browser posts it when no picture is added or changed.
+NO_PICTURES = {"pictures-TOTAL_FORMS": "0", "pictures-INITIAL_FORMS": "0"}
 
 
 def change_form(product_id: int, **fields) -> dict:
@@ -40,6 +30,7 @@ def change_form(product_id: int, **fields) -> dict:
         "initial-stock": shown_stock,
         "is_active": "on" if product.is_active else "",
         "_save": "Save",
+        **NO_PICTURES,
     }
     return {**data, **fields}
 
@@ -70,7 +61,7 @@ def test_changelist_reads_stock_for_the_whole_page_at_once(admin_client):
 def test_adding_a_product_creates_its_stock_through_the_ledger(admin_client, admin_user):
     assert 'name="stock"' in admin_client.get(f"{CHANGELIST}add/").content.decode()
     data = {"name": "Lamp", "description": "", "category": "Home", "sku": "", "price": "39.00", "stock": 6}
-    response = admin_client.post(f"{CHANGELIST}add/", {**data, "initial-stock": 0, "_save": "Save"})
+    response = admin_client.post(f"{CHANGELIST}add/", {**data, "initial-stock": 0, "_save": "Save", **NO_PICTURES})
     assert response.status_code == 302, response.content.decode()
     product = Product.objects.get()
     assert (product.name, product.price, product.sku, product.is_active) == ("Lamp", Decimal("39.00"), None, True)

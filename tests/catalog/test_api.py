@@ -25,6 +25,7 @@ PRODUCT_FIELDS = {
     "isActive",
     "createdAt",
     "updatedAt",
+    "images",
 }
 NEW_PRODUCT = {"name": "Desk Lamp", "price": "39.00", "stock": 5}
 
@@ -71,6 +72,7 @@ def test_anyone_can_list_products(anon_client):
         "currency": "usd",
         "stock": 3,
         "isActive": True,
+        "images": [],
     }
     assert listed["createdAt"].endswith("Z")
     assert listed["updatedAt"].endswith("Z")

@@ -97,6 +97,7 @@ def running_server(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
         "ALLOW_DUMMY_GATEWAY": "true",
         "AUTH_THROTTLE_RATE": "1000/min",
         "STATIC_ROOT": str(tmp_path_factory.mktemp("static")),  # its own copy: servers never share one
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),  # uploads (product pictures) of this server only
         # Emails land as files the tests read (one file per sending connection).
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(tmp_path_factory.mktemp("mail")),

@@ -57,6 +57,7 @@ def shop(tmp_path_factory):
             # A charge request's lease is 2 x this + 5 s: a worker killed mid-charge holds its payment that long.
             "STRIPE_TIMEOUT_SECONDS": "2",
             "STATIC_ROOT": str(workdir / "static"),
+            "MEDIA_ROOT": str(workdir / "media"),
         }
         gunicorn = Gunicorn(workdir, env)
         servers.append(gunicorn)

@@ -116,6 +116,9 @@ def test_catalogue_and_stock_answers_match_the_schema(api, e2e_server):
     staff, customer = staff_token(api, e2e_server), sign_up(api, "Cat")
     page = api.expect(200, "GET", "/products", headers={"Accept": "application/json"})
     assert page["count"] >= 20
+    assert all(product["images"] for product in page["results"])  # the demo catalogue's drawn pictures
+    detail = api.expect(200, "GET", "/products/{id}", id=page["results"][0]["id"])
+    assert detail["images"] == page["results"][0]["images"]
     api.expect(400, "GET", "/products?minPrice=cheap", "invalid")
     api.expect(400, "GET", "/products?ordering=stock", "invalid_choice")
     api.expect(404, "GET", "/products?page=999", "not_found")

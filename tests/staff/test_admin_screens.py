@@ -6,6 +6,7 @@ from django.contrib.auth.models import Permission
 
 from inventory import services as inventory
 from orders import services as orders
+from tests.catalog.test_admin import NO_PICTURES
 from tests.conftest import make_product, make_user
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,12 @@ def test_stock_from_the_list_cannot_go_below_zero(client, catalog_manager, produ
 def test_product_page_stock_change_records_the_reason_and_shows_the_movements(client, catalog_manager, product):
     client = logged_in(client, catalog_manager)
     form = client.get(f"/admin/catalog/product/{product.id}/change/").context["adminform"].form
-    data = {**{k: v for k, v in form.initial.items() if v is not None}, "is_active": "on", "_save": "Save"}
+    data = {
+        **{k: v for k, v in form.initial.items() if v is not None},
+        "is_active": "on",
+        "_save": "Save",
+        **NO_PICTURES,
+    }
     data.update(stock=9, **{"initial-stock": 5}, stock_note="Stock count")
     assert client.post(f"/admin/catalog/product/{product.id}/change/", data).status_code == 302
     movement = inventory.list_stock_movements(product_id=product.id, limit=1)[0]

@@ -1,9 +1,16 @@
-"""Fill an empty catalogue with demo products and their stock (used by ``make run``)."""
+"""Fill an empty catalogue with demo products, their stock and a picture each (used by ``make run``).
 
+The pictures are drawn here with Pillow (no downloads) and stored as staff uploads are: checked, with renditions.
+"""
+
+import io
+import textwrap
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from PIL import Image, ImageDraw, ImageFont
 
 from catalog import services
 from catalog.models import Product
@@ -33,8 +40,37 @@ DEMO_PRODUCTS = [
 ]
 
 
+# Background and accent colour of each category's pictures.
+COLOURS = {
+    "Books": ("#f3e9d2", "#8c5e34"),
+    "Electronics": ("#dde7f3", "#2f5d8a"),
+    "Home": ("#e6f0e0", "#4f7a3a"),
+    "Outdoor": ("#f6e3dc", "#a24b2a"),
+}
+PICTURE_SIZE = (800, 600)
+
+
+def draw_picture(name: str, category: str) -> ContentFile:
+    """A PNG of the product's name on its category's colours, as an upload would arrive."""
+    background, accent = COLOURS[category]
+    width, height = PICTURE_SIZE
+    image = Image.new("RGB", PICTURE_SIZE, background)
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((40, 40, width - 40, height - 40), radius=48, outline=accent, width=10)
+    draw.ellipse((width - 230, 70, width - 80, 220), fill=accent)
+    font = ImageFont.load_default(size=56)
+    text = "\n".join(textwrap.wrap(name, width=18))
+    draw.multiline_text((width / 2, height / 2 + 40), text, font=font, fill=accent, anchor="mm", align="center")
+    draw.text((80, 80), category.upper(), font=ImageFont.load_default(size=32), fill=accent)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return ContentFile(out.getvalue(), name="demo.png")
+
+
 class Command(BaseCommand):
-    help = "Create about twenty demo products in four categories, with stock, if there are no products yet."
+    help = (
+        "Create about twenty demo products in four categories, with stock and pictures, if there are no products yet."
+    )
 
     def handle(self, *args, **options):
         if Product.objects.exists():
@@ -42,7 +78,7 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             for number, (category, name, price, stock) in enumerate(DEMO_PRODUCTS, start=1):
-                services.create_product(
+                product = services.create_product(
                     name=name,
                     price=Decimal(price),
                     stock=stock,
@@ -50,4 +86,6 @@ class Command(BaseCommand):
                     sku=f"DEMO-{number:03d}",
                     description=f"Demo product in {category}.",
                 )
+                picture = services.prepare_image(draw_picture(name, category))
+                services.add_product_image(product_id=product.id, image=picture, alt_text=f"{name} (demo picture)")
         self.stdout.write(self.style.SUCCESS(f"Created {len(DEMO_PRODUCTS)} demo products in 4 categories."))

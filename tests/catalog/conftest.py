@@ -1,0 +1,13 @@
+import pytest
+from django.contrib.auth import get_user_model
+
+
+@pytest.fixture
+def admin_user():
+    return get_user_model().objects.create_superuser(email="admin@example.com", password="x", name="Admin")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
