@@ -37,6 +37,13 @@ def test_a_guest_fills_a_cart_registers_checks_out_is_declined_then_pays(page: P
     page.goto("/shop/")
     expect(page.get_by_role("heading", name="Products", level=1)).to_be_visible()
     expect(page.get_by_text("20 products")).to_be_visible()
+    # Every card shows its product's thumbnail (the demo pictures, served by the app from its storage).
+    expect(page.locator("img.card-image")).to_have_count(20)
+    expect(page.get_by_role("img", name="The Pragmatic Programmer (demo picture)")).to_be_visible()
+    page.wait_for_function(
+        "[...document.images].filter(i => i.matches('.card-image')).slice(0, 4)"
+        ".every(i => i.complete && i.naturalWidth === 480)"
+    )
     screenshot(page, artifacts, "product-list")
 
     # The first product: found by search, added from its page with a quantity of 2.
@@ -44,6 +51,8 @@ def test_a_guest_fills_a_cart_registers_checks_out_is_declined_then_pays(page: P
     expect(page.get_by_text("1 product matching “keyboard”")).to_be_visible()
     page.get_by_role("link", name="Mechanical Keyboard").click()
     expect(page.get_by_role("heading", name="Mechanical Keyboard")).to_be_visible()
+    expect(page.get_by_role("img", name="Mechanical Keyboard (demo picture)")).to_be_visible()
+    page.wait_for_function("document.querySelector('img.product-picture').naturalWidth === 800")
     page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Add to cart").click()
     expect(page.get_by_text("Mechanical Keyboard was added to your cart (2 items in the cart).")).to_be_visible()

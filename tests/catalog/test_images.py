@@ -26,6 +26,12 @@ from tests.conftest import make_product
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _empty_media_root(settings, tmp_path):
+    """A storage of each test's own: what a test finds stored is what it stored."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 def picture_bytes(image_format: str = "PNG", size: tuple[int, int] = (640, 480), colour: str = "teal") -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, image_format)

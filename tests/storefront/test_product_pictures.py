@@ -4,7 +4,7 @@ an empty-state picture (a static file) for a product that has none."""
 import pytest
 from django.contrib.staticfiles import finders
 
-from catalog.models import ProductImage
+from catalog import services as catalog
 from tests.catalog.test_images import add_picture
 from tests.conftest import make_product
 
@@ -16,23 +16,23 @@ def test_the_list_shows_thumbnails_and_the_empty_state(visitor):
     pictured = make_product(name="Pictured")
     make_product(name="Plain")
     add_picture(pictured.id, "A pictured thing")
-    image = ProductImage.objects.get()
+    image = catalog.get_product_for_sale(product_id=pictured.id).images[0]
     html = visitor.get("/shop/").content.decode()
-    assert f'src="/media/{image.thumbnail}" alt="A pictured thing"' in html
+    assert f'src="{image.thumbnail_url}" alt="A pictured thing"' in html
     assert html.count(f'src="{NO_PICTURE}" alt="No picture yet"') == 1  # Plain's card
     assert finders.find("storefront/no-image.svg")
-    assert visitor.get(f"/media/{image.thumbnail}").status_code == 200
+    assert visitor.get(image.thumbnail_url).status_code == 200
 
 
 def test_the_product_page_shows_every_picture(visitor):
     product = make_product()
     for alt in ("front", "back", "side"):
         add_picture(product.id, alt)
-    front, back, side = ProductImage.objects.order_by("position")
+    front, back, side = catalog.get_product_for_sale(product_id=product.id).images
     html = visitor.get(f"/shop/products/{product.id}/").content.decode()
-    assert f'src="/media/{front.detail}" alt="front"' in html
-    assert f'href="/media/{back.detail}"><img src="/media/{back.thumbnail}" alt="back"' in html
-    assert f'src="/media/{side.thumbnail}" alt="side"' in html
+    assert f'src="{front.detail_url}" alt="front"' in html
+    assert f'href="{back.detail_url}"><img src="{back.thumbnail_url}" alt="back"' in html
+    assert f'src="{side.thumbnail_url}" alt="side"' in html
 
 
 def test_a_product_page_without_pictures_shows_the_empty_state(visitor, product):
