@@ -6,6 +6,8 @@ from the value shown is applied, so sales made meanwhile are kept). Stock change
 ``inventory.change_stockitem`` as well as the product permission, as in the API.
 """
 
+import copy
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -24,6 +26,7 @@ from inventory import services as inventory
 
 ADD_FIELDS = ["name", "description", "category", "sku", "price", "stock"]
 CHANGE_FIELDS = [*ADD_FIELDS, "stock_note", "is_active", "created_at", "updated_at"]
+VIEW_FIELDS = [name for name in CHANGE_FIELDS if name not in ("stock", "stock_note")]
 CHANGE_STOCK = "inventory.change_stockitem"
 
 
@@ -168,18 +171,21 @@ class ProductAdmin(admin.ModelAdmin):
     inlines = [ProductImageInline]
 
     def get_fields(self, request, obj=None):
-        return CHANGE_FIELDS if obj else ADD_FIELDS
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None and not request.user.has_perm(CHANGE_STOCK):
-            return [*self.readonly_fields, "stock_note"]
-        return self.readonly_fields
+        if obj is None:
+            return ADD_FIELDS
+        if not self.has_change_permission(request, obj):
+            return VIEW_FIELDS  # the stock fields are form fields, which a read-only page cannot show
+        if not request.user.has_perm(CHANGE_STOCK):
+            return [name for name in CHANGE_FIELDS if name != "stock_note"]  # stock is shown, disabled
+        return CHANGE_FIELDS
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is not None and not request.user.has_perm(CHANGE_STOCK) and "stock" in form.base_fields:
-            form.base_fields["stock"].disabled = True
-            form.base_fields["stock"].help_text = "Your role cannot change stock (it needs inventory.change_stockitem)."
+            stock = copy.copy(form.base_fields["stock"])  # the declared field is shared by every request's form class
+            stock.disabled = True
+            stock.help_text = "Your role cannot change stock (it needs inventory.change_stockitem)."
+            form.base_fields["stock"] = stock
         return form
 
     def get_changelist(self, request, **kwargs):

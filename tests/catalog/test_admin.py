@@ -1,8 +1,12 @@
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -133,3 +137,18 @@ def test_products_cannot_be_deleted_only_deactivated(admin_client):
     assert response.status_code == 302
     assert Product.objects.get(pk=product.id).is_active is False
     assert Product.objects.get(pk=other.id).is_active is True
+
+
+def test_a_role_that_cannot_change_stock_leaves_the_stock_field_enabled_for_the_others(admin_client):
+    pricing = Group.objects.create(name="Pricing")
+    pricing.permissions.add(*Permission.objects.filter(codename__in=["view_product", "change_product"]))
+    pricer = get_user_model().objects.create_user(email="pricer@example.com", password="x", name="P", is_staff=True)
+    pricer.groups.add(pricing)
+    pricer_client = Client()
+    pricer_client.force_login(pricer)
+    product = make_product()
+    stock_input = re.compile(r'<input type="number" name="stock"[^>]*>')
+    page = pricer_client.get(f"{CHANGELIST}{product.id}/change/").content.decode()
+    assert " disabled" in stock_input.search(page).group(0)
+    page = admin_client.get(f"{CHANGELIST}{product.id}/change/").content.decode()
+    assert " disabled" not in stock_input.search(page).group(0)

@@ -11,6 +11,8 @@ import zlib
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -287,3 +289,17 @@ def test_pages_may_show_pictures_from_the_origins_configured_for_them():
         [sys.executable, "-c", f"import django; django.setup(); {script}"], env=env, capture_output=True, text=True
     ).stdout
     assert "img-src 'self' data: https://cdn.example.com;" in policy
+
+
+def test_staff_who_may_only_view_products_see_the_pictures_and_cannot_change_them(client):
+    viewers = Group.objects.create(name="Product viewers")
+    viewers.permissions.add(Permission.objects.get(codename="view_product"))
+    viewer = get_user_model().objects.create_user(email="viewer@example.com", password="x", name="V", is_staff=True)
+    viewer.groups.add(viewers)
+    client.force_login(viewer)
+    product = make_product(name="Seen")
+    add_picture(product.id, "From the side")
+    page = client.get(f"{CHANGELIST}{product.id}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "From the side" in html and 'type="file"' not in html
