@@ -218,6 +218,10 @@ ADMIN_SUPERUSER_ONLY_APPS = ["token_blacklist", "ecommerce"]
 ADMIN_SUPERUSER_ONLY_MODELS = ["payments.webhookevent"]
 STORE_CURRENCY = os.environ.get("STORE_CURRENCY", "usd").lower()
 RESERVATION_TTL_MINUTES = int(os.environ.get("RESERVATION_TTL_MINUTES", "30"))
+# Caps on one customer's unpaid orders holding stock (checkout answers 409 `too_many_pending_orders`,
+# `reserved_units_limit`), so that nobody can hold the shop's stock with orders they never pay.
+MAX_PENDING_ORDERS = int(os.environ.get("MAX_PENDING_ORDERS", "5"))
+MAX_RESERVED_UNITS = int(os.environ.get("MAX_RESERVED_UNITS", "1000"))
 # Pages and emails show times in this zone (an IANA name, e.g. Europe/Paris); the API stays in UTC.
 STORE_TIME_ZONE = os.environ.get("STORE_TIME_ZONE", "UTC")
 try:

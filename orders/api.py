@@ -26,9 +26,11 @@ from orders.errors import (
     CartEmpty,
     InvalidTransition,
     OrderNotFound,
+    ReservedUnitsLimit,
     ShippingAddressRequired,
     ShippingMethodRequired,
     ShippingMethodUnavailable,
+    TooManyPendingOrders,
 )
 from orders.models import Order, StatusChange
 
@@ -125,6 +127,8 @@ class CheckoutView(APIView):
                 AddressNotFound,
                 CartEmpty,
                 InsufficientStock,
+                TooManyPendingOrders,
+                ReservedUnitsLimit,
                 AmountTooLarge,
                 RequestInProgress,
                 IdempotencyKeyReused,
@@ -136,6 +140,9 @@ class CheckoutView(APIView):
         "set aside for you until `expiresAt` (30 minutes by default): pay before then, or the order is cancelled. "
         "Either every product is available or nothing happens: 409 `insufficient_stock` lists the products "
         "short of stock in `productIds`. Send an `Idempotency-Key` to retry safely.\n\n"
+        "Limits: at most `MAX_PENDING_ORDERS` (5) unpaid orders holding stock (409 `too_many_pending_orders`), "
+        "holding at most `MAX_RESERVED_UNITS` (1000) units in all, this order included (409 "
+        "`reserved_units_limit`): pay or cancel an order first.\n\n"
         "Delivery: give `shippingMethodId` and either `shippingAddress` or a saved `addressId`; the method's "
         "price for the subtotal is copied into `shipping` and `total` = `subtotal` + `shipping`. An empty body "
         "`{}` places an order without delivery (no address, no shipping charged). Address fields are checked as in "

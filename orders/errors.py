@@ -58,3 +58,17 @@ class AmbiguousAddress(DomainError):
 class ShippingMethodUnavailable(DomainError):
     code = "shipping_method_unavailable"
     default_message = "This shipping method is not offered."
+
+
+class TooManyPendingOrders(Conflict):
+    """The customer has MAX_PENDING_ORDERS unpaid orders holding stock: one must be paid, cancelled or expire."""
+
+    code = "too_many_pending_orders"
+    default_message = "You have too many unpaid orders. Pay or cancel one before placing another."
+
+
+class ReservedUnitsLimit(Conflict):
+    """The order would take the units held by the customer's unpaid orders past MAX_RESERVED_UNITS."""
+
+    code = "reserved_units_limit"
+    default_message = "Your unpaid orders would hold too many units. Pay or cancel one, or order fewer."

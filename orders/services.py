@@ -34,9 +34,11 @@ from orders.errors import (
     OrderNotFound,
     OrderNotPayable,
     RefundProviderUnavailable,
+    ReservedUnitsLimit,
     ShippingAddressRequired,
     ShippingMethodRequired,
     ShippingMethodUnavailable,
+    TooManyPendingOrders,
 )
 from orders.models import Order, OrderLine, ShippingMethod, StatusChange
 from orders.selectors import orders_for
@@ -59,6 +61,7 @@ __all__ = [
     "RefundProviderUnavailable",
     "RefundUnavailable",
     "Refunder",
+    "ReservedUnitsLimit",
     "SalesSummary",
     "ShippingAddressRequired",
     "ShippingChoice",
@@ -66,6 +69,7 @@ __all__ = [
     "ShippingMethodUnavailable",
     "ShippingOption",
     "TimelineEntry",
+    "TooManyPendingOrders",
     "cancel_order",
     "change_order_status",
     "checkout",
@@ -321,12 +325,14 @@ def checkout(
     whose price for the subtotal is added to the total; with none of the three, it is placed without delivery
     (no shipping charged), as clients of the original API did. All or nothing. Raises CartEmpty, or
     InsufficientStock naming the products short of stock, AmountTooLarge when a line or
-    the total would exceed MAX_AMOUNT, or an error of ``_delivery``.
+    the total would exceed MAX_AMOUNT, TooManyPendingOrders or ReservedUnitsLimit (the caps on a customer's
+    unpaid orders), or an error of ``_delivery``.
     """
     delivery = _delivery(user_id, shipping_address, address_id, shipping_method_id)
-    entries = cart.take_cart_lines(user_id=user_id)
+    entries = cart.take_cart_lines(user_id=user_id)  # locks the cart: one checkout per customer at a time
     if not entries:
         raise CartEmpty()
+    _check_pending_caps(user_id, units=sum(entry.quantity for entry in entries))
     products = catalog.get_products(product_ids=[entry.product_id for entry in entries])
     unavailable = [
         e.product_id for e in entries if e.product_id not in products or not products[e.product_id].is_active
@@ -374,6 +380,27 @@ def checkout(
         order.id, source="", target=Status.PENDING, actor=Actor.CUSTOMER, actor_id=user_id, at=order.created_at
     )
     return to_info(order, lines, [placed])
+
+
+def _check_pending_caps(user_id: int, *, units: int) -> None:
+    """Refuse a new order past the caps on the customer's unpaid orders that hold stock (MAX_PENDING_ORDERS,
+    MAX_RESERVED_UNITS), so that no one customer can hold a shop's stock. Called under the cart's lock: a
+    concurrent checkout of the same customer waits, then counts this one's order.
+
+    Raises TooManyPendingOrders or ReservedUnitsLimit.
+    """
+    held = Order.objects.filter(user_id=user_id, status=Status.PENDING, expires_at__gt=timezone.now()).aggregate(
+        orders=Count("id", distinct=True), units=Sum("lines__quantity")
+    )
+    if held["orders"] >= settings.MAX_PENDING_ORDERS:
+        raise TooManyPendingOrders(
+            f"You have {held['orders']} unpaid orders, the most allowed. Pay or cancel one before placing another."
+        )
+    if (held["units"] or 0) + units > settings.MAX_RESERVED_UNITS:
+        raise ReservedUnitsLimit(
+            f"Your unpaid orders may hold at most {settings.MAX_RESERVED_UNITS} units in all; this order would "
+            f"make {(held['units'] or 0) + units}. Pay or cancel an order, or order fewer."
+        )
 
 
 def _expire(order_id: int) -> bool:

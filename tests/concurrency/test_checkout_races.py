@@ -1,4 +1,5 @@
 import pytest
+from django.test import override_settings
 
 from cart import services as cart
 from inventory import services as inventory
@@ -51,3 +52,51 @@ def test_double_checkout_of_one_cart_without_a_key_makes_one_order():
 
     assert sum(isinstance(r, orders.CartEmpty) for r in results) == 1
     assert orders.list_orders(user_id=customer.id).count == 1
+
+
+@override_settings(MAX_PENDING_ORDERS=3)
+def test_one_customers_concurrent_checkouts_never_pass_the_pending_order_cap():
+    product = make_product(stock=1000)
+    customer = make_user()
+
+    def keep_ordering(_):
+        codes = []
+        for _ in range(6):
+            cart.add_to_cart(user_id=customer.id, product_id=product.id, quantity=1)
+            try:
+                orders.checkout(user_id=customer.id)
+                codes.append("placed")
+            except (orders.CartEmpty, orders.TooManyPendingOrders) as refused:
+                codes.append(refused.code)
+        return codes
+
+    results = race(8, keep_ordering)
+
+    codes = [code for result in results for code in result]
+    assert "too_many_pending_orders" in codes, results
+    assert codes.count("placed") == 3
+    assert orders.list_orders(user_id=customer.id).count == 3
+    units = sum(item.quantity for order in orders.list_orders(user_id=customer.id).items for item in order.items)
+    assert inventory.get_stock_level(product_id=product.id).reserved == units
+    assert_ledger_matches_levels()
+
+
+@override_settings(MAX_RESERVED_UNITS=10)
+def test_one_customers_concurrent_checkouts_never_hold_more_than_the_reserved_units_cap():
+    products = [make_product(stock=1000) for _ in range(8)]
+    customer = make_user()
+
+    def order_four_units(i):
+        cart.add_to_cart(user_id=customer.id, product_id=products[i].id, quantity=4)
+        try:
+            return orders.checkout(user_id=customer.id)
+        except (orders.CartEmpty, orders.ReservedUnitsLimit) as refused:
+            return refused.code
+
+    results = race(8, order_four_units)
+
+    assert "reserved_units_limit" in results, results
+    held = sum(inventory.get_stock_level(product_id=product.id).reserved for product in products)
+    placed = [order for order in results if isinstance(order, orders.OrderInfo)]
+    assert held == sum(item.quantity for order in placed for item in order.items) <= 10
+    assert_ledger_matches_levels()
