@@ -783,7 +783,10 @@ def server_env(db_url: str) -> dict[str, str]:
         STRIPE_SECRET_KEY="",
         REDIS_URL="",  # the database cache, as `make run` has it
         AUTH_THROTTLE_RATE="1000000/min",
-        MAX_PENDING_ORDERS="1000000",  # each client orders without pause, some orders left unpaid
+        # Each client orders and pays without pause (some orders left unpaid): the abuse limits would refuse it.
+        MAX_PENDING_ORDERS="1000000",
+        CHECKOUT_THROTTLE_RATE="1000000/min",
+        PAYMENT_THROTTLE_RATE="1000000/min",
         BENCHMARK_ENDPOINTS="1",
         DJANGO_SETTINGS_MODULE="ecommerce.settings",
         PYTHONDONTWRITEBYTECODE="1",

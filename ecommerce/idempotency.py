@@ -37,6 +37,7 @@ from rest_framework.response import Response
 from ecommerce.db import execute_on_fresh_connection
 from ecommerce.errors import Conflict, DomainError
 from ecommerce.models import IdempotencyRecord
+from ecommerce.throttling import throttle_new_attempt
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +158,8 @@ def idempotent(scope: str, *, atomic: bool = False):
     """Decorate an APIView method so that its responses are replayed for a repeated ``Idempotency-Key``.
 
     ``atomic=True`` runs the method in one transaction with the recording of its response: use it when
-    the method's work is a database transaction and nothing else (no call to the outside world).
+    the method's work is a database transaction and nothing else (no call to the outside world). A request
+    that is no replay is counted by the view's throttles here (NewAttemptThrottle): a replay never is.
     """
 
     def decorator(view_method):
@@ -172,6 +174,7 @@ def idempotent(scope: str, *, atomic: bool = False):
             if isinstance(claim, Response):
                 return claim
             try:
+                throttle_new_attempt(view, request)
                 if atomic:
                     with transaction.atomic():
                         response = view_method(view, request, *args, **kwargs)

@@ -164,7 +164,7 @@ class AutoSchema(SpectacularAutoSchema):
             errors.append(ErrorCode(400, "invalid"))  # a `pageSize` that is not a whole number from 1
         if any(p["in"] == "path" for p in self._get_parameters()) or paginated:
             errors.append(ErrorCode(404, "not_found"))
-        if self.view.get_throttles():
+        if any(throttle.applies_to(self.method) for throttle in self.view.get_throttles()):
             errors.append(ErrorCode(429, "throttled"))
         return errors
 

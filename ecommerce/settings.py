@@ -222,6 +222,9 @@ RESERVATION_TTL_MINUTES = int(os.environ.get("RESERVATION_TTL_MINUTES", "30"))
 # `reserved_units_limit`), so that nobody can hold the shop's stock with orders they never pay.
 MAX_PENDING_ORDERS = int(os.environ.get("MAX_PENDING_ORDERS", "5"))
 MAX_RESERVED_UNITS = int(os.environ.get("MAX_RESERVED_UNITS", "1000"))
+# Declined payment attempts an order takes before POST /payment refuses it (409 `payment_attempts_exhausted`,
+# nothing sent to the provider): a defence against card testing.
+MAX_DECLINED_PAYMENTS_PER_ORDER = int(os.environ.get("MAX_DECLINED_PAYMENTS_PER_ORDER", "5"))
 # Pages and emails show times in this zone (an IANA name, e.g. Europe/Paris); the API stays in UTC.
 STORE_TIME_ZONE = os.environ.get("STORE_TIME_ZONE", "UTC")
 try:
@@ -256,7 +259,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "ecommerce.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "ecommerce.schema.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "10/min")},
+    # Per client (auth) and per user (checkout, payment attempts): 429 `throttled` with Retry-After.
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": os.environ.get("AUTH_THROTTLE_RATE", "10/min"),
+        "checkout": os.environ.get("CHECKOUT_THROTTLE_RATE", "20/min"),
+        "payment": os.environ.get("PAYMENT_THROTTLE_RATE", "10/min"),
+    },
     "NUM_PROXIES": NUM_PROXIES,
     "COERCE_DECIMAL_TO_STRING": True,
     # No OPTIONS introspection (405): the schema documents the API; CORS preflights are the middleware's.

@@ -63,6 +63,38 @@ class FailOpenScopedRateThrottle(ScopedRateThrottle):
 
     cache = throttle_cache
 
+    def applies_to(self, method: str) -> bool:
+        """Whether requests of this HTTP method are counted (the schema documents 429 for those)."""
+        return True
+
+
+NEW_ATTEMPT = "throttle_as_new_attempt"
+
+
+class NewAttemptThrottle(FailOpenScopedRateThrottle):
+    """A per-user limit on the attempts at a use case (a POST whose handler is ``ecommerce.idempotency.idempotent``),
+    e.g. checkouts or payments: a request with an ``Idempotency-Key`` is counted by that decorator once it is known
+    to be a new attempt, so that replaying an earlier answer is never throttled. Other methods are not counted."""
+
+    def applies_to(self, method: str) -> bool:
+        return method == "POST"
+
+    def allow_request(self, request, view) -> bool:
+        if not self.applies_to(request.method):
+            return True
+        if request.headers.get("Idempotency-Key") is not None and not getattr(request, NEW_ATTEMPT, False):
+            return True  # counted by @idempotent if it is not a replay
+        return super().allow_request(request, view)
+
+
+def throttle_new_attempt(view, request) -> None:
+    """Count a request that carries an Idempotency-Key and is no replay against the view's throttles.
+
+    Raises DRF's Throttled (429 ``throttled`` with ``Retry-After``).
+    """
+    setattr(request, NEW_ATTEMPT, True)
+    view.check_throttles(request)
+
 
 def seconds_until_allowed(request, scope: str) -> int | None:
     """Count a request against ``scope``'s rate limit: None if it may proceed, else the seconds to wait.

@@ -19,6 +19,7 @@ from ecommerce.idempotency import (
 from ecommerce.money import AmountTooLarge
 from ecommerce.permissions import HasRequiredPermissions, IsStaff
 from ecommerce.serializers import ADDRESS_ERRORS, AddressSerializer, StrictSerializer, amount_field, query_params
+from ecommerce.throttling import NewAttemptThrottle
 from inventory.services import InsufficientStock
 from orders import selectors, services
 from orders.errors import (
@@ -97,6 +98,8 @@ MAX_ID = 2**63 - 1
 
 class CheckoutView(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [NewAttemptThrottle]
+    throttle_scope = "checkout"
 
     class InputSerializer(StrictSerializer):
         shipping_address = AddressSerializer(required=False, help_text="Where to deliver (or `addressId`).")
@@ -142,7 +145,8 @@ class CheckoutView(APIView):
         "short of stock in `productIds`. Send an `Idempotency-Key` to retry safely.\n\n"
         "Limits: at most `MAX_PENDING_ORDERS` (5) unpaid orders holding stock (409 `too_many_pending_orders`), "
         "holding at most `MAX_RESERVED_UNITS` (1000) units in all, this order included (409 "
-        "`reserved_units_limit`): pay or cancel an order first.\n\n"
+        "`reserved_units_limit`): pay or cancel an order first. At most `CHECKOUT_THROTTLE_RATE` (20/min) "
+        "checkouts per user (429 `throttled`, `Retry-After`); replays of an `Idempotency-Key` do not count.\n\n"
         "Delivery: give `shippingMethodId` and either `shippingAddress` or a saved `addressId`; the method's "
         "price for the subtotal is copied into `shipping` and `total` = `subtotal` + `shipping`. An empty body "
         "`{}` places an order without delivery (no address, no shipping charged). Address fields are checked as in "

@@ -17,12 +17,14 @@ from ecommerce.idempotency import (
     idempotent,
 )
 from ecommerce.serializers import AddressSerializer, StrictSerializer, amount_field, query_params
+from ecommerce.throttling import NewAttemptThrottle
 from orders import services as orders
 from payments import selectors, services
 from payments.errors import (
     InvalidPaymentToken,
     InvalidWebhookPayload,
     InvalidWebhookSignature,
+    PaymentAttemptsExhausted,
     PaymentInProgress,
     PaymentProviderUnavailable,
 )
@@ -98,6 +100,9 @@ class PaidOrderSerializer(serializers.Serializer):
 
 
 class PaymentsView(GenericAPIView):
+    throttle_classes = [NewAttemptThrottle]  # POST only
+    throttle_scope = "payment"
+
     class InputSerializer(StrictSerializer):
         order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
         token = serializers.CharField(max_length=255, help_text=TOKEN_HELP)
@@ -150,6 +155,7 @@ class PaymentsView(GenericAPIView):
                 orders.OrderNotFound,
                 orders.OrderNotPayable,
                 orders.AlreadyPaid,
+                PaymentAttemptsExhausted,
                 PaymentInProgress,
                 RequestInProgress,
                 IdempotencyKeyReused,
@@ -167,7 +173,11 @@ class PaymentsView(GenericAPIView):
         "retry settles the earlier attempt first (asking the provider) and the card is never charged twice. "
         "Send an `Idempotency-Key` to get the first answer back on a retry: replayed (200) if it was remembered, "
         "else the same payment (201) even when the first answer was lost on the way. 409 `payment_in_progress` "
-        "carries `Retry-After`: the seconds until the running charge request must have ended.",
+        "carries `Retry-After`: the seconds until the running charge request must have ended.\n\n"
+        "Limits against card testing: after `MAX_DECLINED_PAYMENTS_PER_ORDER` (5) declined attempts an order "
+        "takes no more (409 `payment_attempts_exhausted`; nothing is sent to the provider; cancel it and order "
+        "again), and a user makes at most `PAYMENT_THROTTLE_RATE` (10/min) attempts (429 `throttled`, "
+        "`Retry-After`); replays of an `Idempotency-Key` do not count.",
         examples=[
             OpenApiExample("Visa test card", value={"orderId": 1, "token": "tok_visa"}, request_only=True),
             OpenApiExample(

@@ -9,6 +9,7 @@ __all__ = [
     "InvalidWebhookPayload",
     "InvalidWebhookSignature",
     "NoPaymentToRefund",
+    "PaymentAttemptsExhausted",
     "PaymentInProgress",
     "PaymentProviderUnavailable",
 ]
@@ -54,6 +55,13 @@ class PaymentInProgress(Conflict):
 
     code = "payment_in_progress"
     default_message = "A payment for this order is already in progress. Please try again shortly."
+
+
+class PaymentAttemptsExhausted(Conflict):
+    """The order was declined MAX_DECLINED_PAYMENTS_PER_ORDER times: it takes no more attempts (card testing)."""
+
+    code = "payment_attempts_exhausted"
+    default_message = "This order was declined too many times and takes no more payment attempts."
 
 
 class InvalidWebhookSignature(DomainError):

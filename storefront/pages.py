@@ -99,9 +99,10 @@ def paged(request: HttpRequest, per_page: int, fetch):
     return result, Pager(number=number, num_pages=num_pages, count=result.count, query=request.GET)
 
 
-def throttle_wait(request: HttpRequest) -> int | None:
-    """The API's login/register rate limit (scope ``auth``, same counters): seconds to wait, or None if allowed."""
-    return seconds_until_allowed(request, "auth")
+def throttle_wait(request: HttpRequest, scope: str = "auth") -> int | None:
+    """The API's rate limit of ``scope`` (login/register by default; ``payment``: a user's payment attempts), with
+    the same counters: seconds to wait, or None if allowed."""
+    return seconds_until_allowed(request, scope)
 
 
 def form_error(form, error: DomainError) -> None:

@@ -313,6 +313,10 @@ def order_pay(request, order_id: int):
     form_class = StripeCardForm if mode == "elements" else TestCardForm
     form = form_class(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        wait = throttle_wait(request, "payment")
+        if wait is not None:  # card testing through the shop meets the API's limit
+            messages.error(request, f"Too many payment attempts. Please try again in {wait} seconds.")
+            return redirect("storefront:order-pay", order_id=order_id)
         try:
             payments.pay_order(user_id=request.user.id, order_id=order_id, token=form.cleaned_data["token"])
         except NotFound:

@@ -16,7 +16,7 @@ from ecommerce.db import DATABASE_OUTAGES, execute_on_fresh_connection
 from ecommerce.errors import DomainError
 from orders import services as orders
 from outbox import services as outbox
-from payments.errors import CardError, InvalidPaymentToken, PaymentInProgress
+from payments.errors import CardError, InvalidPaymentToken, PaymentAttemptsExhausted, PaymentInProgress
 from payments.gateways import PaymentGateway, ProviderEvent, gateway_for, get_gateway
 from payments.models import Payment
 from payments.services.provider_events import record_event
@@ -58,6 +58,7 @@ def pay_order(*, user_id: int, order_id: int, token: str, request_key: str = "")
     charging again; if it succeeded, it is the answer. So is a success made by an earlier request with
     the same ``request_key`` (the client's Idempotency-Key) whose answer was lost, or one nobody was told of.
     Raises OrderNotFound, OrderNotPayable, AlreadyPaid, PaymentInProgress (409, with Retry-After),
+    PaymentAttemptsExhausted (the order was declined MAX_DECLINED_PAYMENTS_PER_ORDER times; nothing is sent),
     CardError (402), InvalidPaymentToken (400), PaymentProviderUnavailable (503: the payment stays processing).
     """
     earlier_success = Q(status=Status.SUCCEEDED, outcome_reported=False)
@@ -105,7 +106,9 @@ def _start_payment(
 ) -> Payment:
     """Commit a ``processing`` payment for the order before any money moves.
 
-    Raises AlreadyPaid or PaymentInProgress when the order has a succeeded or processing payment.
+    Raises AlreadyPaid or PaymentInProgress when the order has a succeeded or processing payment, or
+    PaymentAttemptsExhausted. The declines are counted after the insert: the one live payment an order may have
+    makes a concurrent attempt wait for (or fail on) this one, so no two attempts count the same declines.
     """
     try:
         with transaction.atomic():
@@ -122,6 +125,9 @@ def _start_payment(
             # Our id, plus a random part: ids start again after a database reset, the provider's keys do not.
             payment.idempotency_key = f"payment-{payment.pk}-{secrets.token_hex(4)}"
             payment.save(update_fields=["idempotency_key"])
+            declined = Payment.objects.filter(order_id=order.id, status=Status.FAILED).count()
+            if declined >= settings.MAX_DECLINED_PAYMENTS_PER_ORDER:
+                raise PaymentAttemptsExhausted()
     except IntegrityError:
         live = Payment.objects.filter(order_id=order.id, status__in=Payment.LIVE_STATUSES).first()
         if live is None:

@@ -57,6 +57,8 @@ def shop(tmp_path_factory):
             # Each shopper buys without pause, and orders whose payment a fault cut off stay pending: the abuse
             # limits (tested in tests/orders and tests/payments) would refuse the load, not the faults.
             "MAX_PENDING_ORDERS": "1000",
+            "CHECKOUT_THROTTLE_RATE": "100000/min",
+            "PAYMENT_THROTTLE_RATE": "100000/min",
             # A charge request's lease is 2 x this + 5 s: a worker killed mid-charge holds its payment that long.
             "STRIPE_TIMEOUT_SECONDS": "2",
             "STATIC_ROOT": str(workdir / "static"),
