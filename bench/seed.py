@@ -13,6 +13,7 @@ version is bumped: 1,000,000 products in about a minute rather than tens of minu
 """
 
 import argparse
+import contextlib
 import os
 import random
 import sys
@@ -31,6 +32,7 @@ def seed(*, products: int, stock: int, seed_value: int = 1, batch: int = 5000, p
     rng = random.Random(seed_value)  # noqa: S311 - repeatable prices, not secrets
     total = 0
     with transaction.atomic():
+        _create_categories()
         for first in range(1, products + 1, batch):
             numbers = range(first, min(first + batch, products + 1))
             total += len(
@@ -52,11 +54,20 @@ def seed(*, products: int, stock: int, seed_value: int = 1, batch: int = 5000, p
     return total
 
 
+def _create_categories() -> None:
+    """The benchmark's categories, unless an earlier seed made them."""
+    from catalog import services as catalog
+
+    for name in CATEGORIES:
+        with contextlib.suppress(catalog.CategoryTaken):
+            catalog.create_category(name=name)
+
+
 SQL_PRODUCTS = """
-INSERT INTO {products} (name, description, category, sku, price, is_active, created_at, updated_at)
+INSERT INTO {products} (name, description, category_id, sku, price, is_active, created_at, updated_at)
 SELECT 'Bench product ' || CASE WHEN n < 100000 THEN lpad(n::text, 5, '0') ELSE n::text END,
        'Product number ' || n || ' of the benchmark catalogue.',
-       'category-' || lpad((n %% {categories})::text, 2, '0'),
+       (SELECT id FROM {categories} WHERE slug = 'category-' || lpad((n %% {category_count})::text, 2, '0')),
        NULL, ((n::bigint * 7919) %% 99901 + 100) / 100.0, true, now(), now()
 FROM generate_series(1, %s) AS n ORDER BY n
 """
@@ -74,16 +85,18 @@ def seed_with_sql(*, products: int, stock: int) -> int:
     """The same rows as ``seed``, written by PostgreSQL itself (prices vary by a fixed formula instead)."""
     from django.db import connection, transaction
 
-    from catalog.models import Product, bump_catalogue_version
+    from catalog.models import Category, Product, bump_catalogue_version
     from inventory.models import StockItem, StockMovement
 
     tables = {
         "products": Product._meta.db_table,
+        "categories": Category._meta.db_table,
         "stock": StockItem._meta.db_table,
         "ledger": StockMovement._meta.db_table,
-        "categories": len(CATEGORIES),
+        "category_count": len(CATEGORIES),
     }
     with transaction.atomic(), connection.cursor() as cursor:
+        _create_categories()
         cursor.execute(f"SELECT coalesce(max(id), 0) FROM {tables['products']}")  # noqa: S608 - table names only
         (last_id,) = cursor.fetchone()
         cursor.execute(SQL_PRODUCTS.format(**tables), [products])

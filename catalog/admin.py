@@ -14,13 +14,14 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
+from django.db.models import Count
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts import services as accounts
 from catalog import selectors, services
-from catalog.models import Product, ProductImage
+from catalog.models import Category, Product, ProductImage
 from ecommerce.errors import DomainError
 from inventory import services as inventory
 
@@ -154,11 +155,35 @@ class ProductImageInline(admin.TabularInline):
         return self.has_change_permission(request, obj)
 
 
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    """The managed list of categories: renaming one renames it on every product page at once."""
+
+    list_display = ["name", "slug", "product_count"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(product_count=Count("products"))
+
+    @admin.display(description="Products", ordering="product_count")
+    def product_count(self, category: Category) -> int:
+        return category.product_count
+
+
+def _service_value(field: str, value):
+    """A form's value as catalog.services takes it: a category by its slug ("" for none)."""
+    if field == "category":
+        return value.slug if value else ""
+    return value
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     form = ProductForm
     list_display = ["name", "sku", "category", "price", "stock", "is_active"]
     list_display_links = ["name"]
+    list_select_related = ["category"]
     list_filter = [StockLevelFilter, "is_active", "category"]
     search_fields = ["name", "sku"]
     search_help_text = "Name or SKU."
@@ -248,7 +273,8 @@ class ProductAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            changes = {name: form.cleaned_data[name] for name in form.changed_data if name != "stock_note"}
+            changed = [name for name in form.changed_data if name != "stock_note"]
+            changes = {name: _service_value(name, form.cleaned_data[name]) for name in changed}
             if "stock" in changes and not request.user.has_perm(CHANGE_STOCK):
                 raise PermissionDenied
             services.update_product(
@@ -258,7 +284,7 @@ class ProductAdmin(admin.ModelAdmin):
                 **changes,
             )
         else:
-            fields = {name: form.cleaned_data[name] for name in ADD_FIELDS}
+            fields = {name: _service_value(name, form.cleaned_data[name]) for name in ADD_FIELDS}
             obj.pk = services.create_product(actor_id=request.user.pk, **fields).id
         obj.refresh_from_db()
 

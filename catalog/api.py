@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import pages, selectors, services
-from catalog.errors import ProductNotFound, SkuTaken
+from catalog.errors import ProductNotFound, SkuTaken, UnknownCategory
 from catalog.images import DETAIL_SIZE, THUMBNAIL_SIZE
 from catalog.models import MAX_PRICE, MIN_PRICE
 from catalog.services import MAX_STOCK
@@ -45,7 +45,10 @@ class ProductSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField()
-    category = serializers.CharField()
+    category = serializers.CharField(
+        help_text="The name of the product's category (from the list staff manage in the admin); "
+        '"" when it has none. `?category=` and writes take this name or the category\'s slug, in any case.'
+    )
     sku = serializers.CharField(allow_null=True)
     price = money_field()
     currency = serializers.SerializerMethodField()
@@ -64,7 +67,13 @@ class ProductInputSerializer(StrictSerializer):
 
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
-    category = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    category = serializers.CharField(
+        max_length=100,
+        allow_blank=True,
+        required=False,
+        help_text="The name or slug, in any case, of a category staff manage in the admin (Catalog > Categories); "
+        '"" for none. One not in that list is refused with `unknown_category`: it is not created.',
+    )
     sku = serializers.CharField(max_length=64, allow_blank=True, allow_null=True, required=False)
     price = money_field(min_value=MIN_PRICE, max_value=MAX_PRICE)
     stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, help_text="Units available to buy now.")
@@ -73,7 +82,9 @@ class ProductInputSerializer(StrictSerializer):
 PRICE_PARAMETER = {"type": "number", "minimum": 0, "maximum": 9999999999.99, "multipleOf": 0.01}
 LIST_PARAMETERS = [
     OpenApiParameter("search", str, description="Case-insensitive text in the name, description or SKU."),
-    OpenApiParameter("category", str, description="Category, case-insensitive exact match."),
+    OpenApiParameter(
+        "category", str, description="A category's name or slug, in any case (`home` finds the products in `Home`)."
+    ),
     OpenApiParameter("minPrice", PRICE_PARAMETER, description="Lowest price, inclusive."),
     OpenApiParameter("maxPrice", PRICE_PARAMETER, description="Highest price, inclusive."),
     OpenApiParameter(
@@ -150,7 +161,7 @@ class ProductListView(GenericAPIView):
         request=ProductInputSerializer,
         responses={
             201: ProductSerializer,
-            **error_responses(SkuTaken),
+            **error_responses(SkuTaken, UnknownCategory),
             **staff_permission_responses("catalog.add_product"),
         },
         description="Staff only. Creates a product on sale with the number of units available to buy.",
@@ -206,7 +217,7 @@ class ProductDetailView(APIView):
         request=UpdateInputSerializer,
         responses={
             200: ProductSerializer,
-            **error_responses(SkuTaken, ProductNotFound),
+            **error_responses(SkuTaken, UnknownCategory, ProductNotFound),
             **staff_permission_responses("catalog.change_product", "inventory.change_stockitem (to send `stock`)"),
         },
         description="Staff only. Send the fields to change; `stock` sets the number of units available to buy, "

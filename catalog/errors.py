@@ -21,3 +21,15 @@ class ImageTooLarge(DomainError):
     status = 400
     code = "image_too_large"
     default_message = "The picture is too large."
+
+
+class UnknownCategory(DomainError):
+    status = 400
+    code = "unknown_category"
+    default_message = "No category has this name or slug; staff add categories in the admin (Catalog > Categories)."
+
+
+class CategoryTaken(DomainError):
+    status = 400
+    code = "category_taken"
+    default_message = "A category with this name or slug (in any case) exists already."

@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 MIN_PRICE = Decimal("0.01")
 MAX_PRICE = Decimal("999999999.99")
@@ -30,8 +31,8 @@ def bump_catalogue_version() -> None:
         CatalogueVersion.objects.update_or_create(pk=1, defaults={"token": token})
 
 
-class ProductQuerySet(models.QuerySet):
-    """Every bulk write through the ORM bumps the catalogue version, like ``Product.save`` does."""
+class CatalogueQuerySet(models.QuerySet):
+    """Every bulk write through the ORM bumps the catalogue version, like ``CatalogueModel.save`` does."""
 
     def update(self, **kwargs):
         changed = super().update(**kwargs)
@@ -55,12 +56,68 @@ class ProductQuerySet(models.QuerySet):
         return changed
 
 
-class Product(models.Model):
+class CatalogueModel(models.Model):
+    """A model the product pages show: every write to it bumps the catalogue version in the same transaction."""
+
+    objects = CatalogueQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)
+            bump_catalogue_version()
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic(savepoint=False):
+            deleted = super().delete(*args, **kwargs)
+            bump_catalogue_version()
+        return deleted
+
+
+class Category(CatalogueModel):
+    """A category of the managed list staff edit in the admin; names and slugs are unique whatever their case.
+
+    Product pages show the category's name, so saving or deleting a category bumps the catalogue version.
+    """
+
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="catalog_category_name_ci_unique",
+                violation_error_message="A category with this name (in any case) exists already.",
+            ),
+            models.UniqueConstraint(
+                Lower("slug"),
+                name="catalog_category_slug_ci_unique",
+                violation_error_message="A category with this slug (in any case) exists already.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(CatalogueModel):
     """Something the shop sells. Its stock is kept by inventory, under the product's id."""
 
     name = models.CharField(max_length=200, db_index=True)
     description = models.TextField(blank=True)
-    category = models.CharField(max_length=100, blank=True, db_index=True)
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,  # a category in use is renamed, or its products moved, before it goes
+        null=True,
+        blank=True,
+        related_name="products",
+        db_index=False,  # served by catalog_product_category_id below, which also orders by id
+    )
     sku = models.CharField(max_length=64, null=True, blank=True, unique=True, help_text="Optional; unique when set.")
     price = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(MIN_PRICE), MaxValueValidator(MAX_PRICE)]
@@ -72,13 +129,12 @@ class Product(models.Model):
     # ProductImage rows by catalog.services whenever they change: the product pages read them with the product.
     images = models.JSONField(default=list, blank=True, editable=False)
 
-    objects = ProductQuerySet.as_manager()
-
     class Meta:
         ordering = ["id"]
         indexes = [
             models.Index(fields=["is_active", "id"], name="catalog_product_active_id"),
             models.Index(fields=["price", "id"], name="catalog_product_price_id"),
+            models.Index(fields=["category", "id"], name="catalog_product_category_id"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -93,15 +149,12 @@ class Product(models.Model):
 
     def save(self, *args, **kwargs):
         self.sku = self.sku or None  # an empty SKU is no SKU: it must not collide with other empty ones
-        with transaction.atomic(savepoint=False):
-            super().save(*args, **kwargs)
-            bump_catalogue_version()
+        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        with transaction.atomic(savepoint=False):
-            deleted = super().delete(*args, **kwargs)
-            bump_catalogue_version()
-        return deleted
+    @property
+    def category_name(self) -> str:
+        """Its category's name, "" for none (a query, unless read with ``select_related("category")``)."""
+        return self.category.name if self.category_id else ""
 
 
 class ProductImage(models.Model):

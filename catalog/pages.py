@@ -29,11 +29,30 @@ from django.utils.dateparse import parse_datetime
 
 from catalog.errors import ProductNotFound
 from catalog.images import links
-from catalog.models import CatalogueVersion, Product
+from catalog.models import CatalogueVersion, Category, Product
 from catalog.selectors import ProductFilters, available_stock, filter_products
 from ecommerce.money import quantize
 
-COLUMNS = ("id", "name", "description", "category", "sku", "price", "is_active", "created_at", "updated_at", "images")
+# A product's fields in the order ``render_product`` takes them; its category's name comes by a join.
+COLUMNS = (
+    "id",
+    "name",
+    "description",
+    "category__name",
+    "sku",
+    "price",
+    "is_active",
+    "created_at",
+    "updated_at",
+    "images",
+)
+# ``COLUMNS`` of one active product, in plain SQL (see ``catalogue_version``): the category by a join.
+ACTIVE_PRODUCT_SQL = (
+    "SELECT "  # noqa: S608 - table and column names only
+    + ", ".join("c.name" if column == "category__name" else f"p.{column}" for column in COLUMNS)
+    + f" FROM {Product._meta.db_table} p LEFT JOIN {Category._meta.db_table} c ON c.id = p.category_id"
+    + " WHERE p.id = %s AND p.is_active"
+)
 LAST_PAGE = "last"
 CACHED_ENTRIES = 4096  # pages and counts per process: about 8 KB each for pages of 20
 
@@ -108,7 +127,7 @@ def render_product(row: Sequence, *, currency: str) -> RenderedProduct:
             "id": product_id,
             "name": name,
             "description": description,
-            "category": category,
+            "category": category or "",
             "sku": sku,
             "price": f"{quantize(price):f}",
             "currency": currency,
@@ -152,9 +171,8 @@ def _aware(value: datetime | str) -> datetime:
 
 def _active_product_row(product_id: int) -> tuple | None:
     """An active product's ``COLUMNS``, typed as the ORM would type them, or None."""
-    sql = f"SELECT {', '.join(COLUMNS)} FROM {Product._meta.db_table} WHERE id = %s AND is_active"  # noqa: S608
     with _cursor(Product) as cursor:
-        cursor.execute(sql, [product_id])
+        cursor.execute(ACTIVE_PRODUCT_SQL, [product_id])
         row = cursor.fetchone()
     if row is None:
         return None

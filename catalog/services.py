@@ -13,19 +13,22 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.text import slugify
 
 from catalog import selectors
-from catalog.errors import ImageTooLarge, InvalidImage, ProductNotFound, SkuTaken
+from catalog.errors import CategoryTaken, ImageTooLarge, InvalidImage, ProductNotFound, SkuTaken, UnknownCategory
 from catalog.images import PreparedImage, prepare_image
-from catalog.models import Product, ProductImage
+from catalog.models import Category, Product, ProductImage
 from catalog.selectors import ProductDetails
 from inventory import services as inventory
 
 __all__ = [
     "MAX_STOCK",
     "ORDERINGS",
+    "CategoryInfo",
+    "CategoryTaken",
     "ImageTooLarge",
     "InvalidImage",
     "NewProduct",
@@ -35,7 +38,9 @@ __all__ = [
     "ProductNotFound",
     "ProductPage",
     "SkuTaken",
+    "UnknownCategory",
     "add_product_image",
+    "create_category",
     "create_product",
     "deactivate_product",
     "find_products",
@@ -73,21 +78,59 @@ def _info(product: Product) -> ProductInfo:
         price=product.price,
         is_active=product.is_active,
         sku=product.sku,
-        category=product.category,
+        category=product.category_name,
     )
 
 
 def get_products(*, product_ids: Iterable[int]) -> dict[int, ProductInfo]:
     """Products by id, inactive ones included, in one query; unknown ids are left out."""
-    return {product.id: _info(product) for product in Product.objects.filter(pk__in=set(product_ids))}
+    products = Product.objects.select_related("category").filter(pk__in=set(product_ids))
+    return {product.id: _info(product) for product in products}
 
 
 def get_active_product(*, product_id: int) -> ProductInfo:
     """The product with this id, if customers may buy it. Raises ProductNotFound (unknown or inactive)."""
-    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    product = Product.objects.select_related("category").filter(pk=product_id, is_active=True).first()
     if product is None:
         raise ProductNotFound()
     return _info(product)
+
+
+# --- Categories: a managed list, named and slugged uniquely whatever the case -------------------------
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    name: str
+    slug: str
+
+
+@transaction.atomic
+def create_category(*, name: str, slug: str = "") -> CategoryInfo:
+    """Add a category to the managed list; ``slug`` defaults to the name slugified.
+
+    Raises CategoryTaken when a category has this name or slug in any case (even one added a moment ago).
+    """
+    slug = slug or slugify(name, allow_unicode=True)
+    taken = Q(name__iexact=name) | Q(slug__iexact=slug)
+    if Category.objects.filter(taken).exists():
+        raise CategoryTaken(attr="name")
+    try:
+        with transaction.atomic():
+            category = Category.objects.create(name=name, slug=slug)
+    except IntegrityError as exc:
+        raise CategoryTaken(attr="name") from exc
+    return CategoryInfo(name=category.name, slug=category.slug)
+
+
+def _category(text: str) -> Category | None:
+    """The category named or slugged ``text`` in any case; None for "". Raises UnknownCategory."""
+    if not text:
+        return None
+    category = selectors.categories_named(text).first()
+    if category is None:
+        raise UnknownCategory(attr="category")
+    return category
 
 
 def _sku_taken(product: Product) -> bool:
@@ -118,11 +161,12 @@ def create_product(
     sku: str | None = None,
     actor_id: int | None = None,
 ) -> ProductInfo:
-    """Create a product with ``stock`` units available, and its stock item (ledger: initial).
+    """Create a product with ``stock`` units available, and its stock item (ledger: initial). ``category`` is the
+    name or slug, in any case, of a category of the managed list ("" for none).
 
-    Raises SkuTaken, or inventory's InsufficientStock for a negative stock; then nothing is created.
+    Raises SkuTaken, UnknownCategory, or inventory's InsufficientStock for a negative stock; then nothing is created.
     """
-    product = Product(name=name, price=price, description=description, category=category, sku=sku)
+    product = Product(name=name, price=price, description=description, category=_category(category), sku=sku)
     _save(product)
     inventory.create_stock_item(product_id=product.id, on_hand=stock, actor_id=actor_id)
     return _info(product)
@@ -144,10 +188,14 @@ def import_products(*, products: Sequence[NewProduct], stock: int = 0, actor_id:
     """Create many products at once, ``stock`` units each, with their stock items (ledger: initial), in bulk INSERTs.
 
     For loading catalogues (the benchmark's million products): nothing is validated beyond the database's
-    constraints, so a taken SKU raises IntegrityError; then nothing is created.
+    constraints, so a taken SKU raises IntegrityError, and a category not in the list UnknownCategory; then
+    nothing is created.
     """
+    categories = {text: _category(text) for text in {p.category for p in products}}
     created = Product.objects.bulk_create(
-        Product(name=p.name, price=p.price, description=p.description, category=p.category, sku=p.sku or None)
+        Product(
+            name=p.name, price=p.price, description=p.description, category=categories[p.category], sku=p.sku or None
+        )
         for p in products
     )
     product_ids = [product.id for product in created]
@@ -160,13 +208,15 @@ def update_product(*, product_id: int, actor_id: int | None = None, stock_note: 
     """Change some of a product's fields; ``stock`` sets its available stock through inventory (ledger: adjustment,
     with ``stock_note`` as the reason).
 
-    Raises ProductNotFound, SkuTaken, or inventory's InsufficientStock for a negative stock; TypeError for a
-    field that cannot be changed.
+    Raises ProductNotFound, SkuTaken, UnknownCategory (``category`` as ``create_product`` takes it), or inventory's
+    InsufficientStock for a negative stock; TypeError for a field that cannot be changed.
     """
     stock = changes.pop("stock", None)
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise TypeError(f"Product fields that cannot be updated: {', '.join(sorted(unknown))}")
+    if "category" in changes:
+        changes["category"] = _category(changes["category"])
     product = Product.objects.select_for_update().filter(pk=product_id).first()
     if product is None:
         raise ProductNotFound()
@@ -309,6 +359,6 @@ def get_product_for_sale(*, product_id: int) -> ProductDetails:
 
 
 def list_categories() -> list[str]:
-    """The categories of the active products, sorted, in one query."""
-    categories = Product.objects.filter(is_active=True).exclude(category="").values_list("category", flat=True)
-    return list(categories.order_by("category").distinct())
+    """The names of the categories that have active products, sorted, in one query."""
+    categories = Category.objects.filter(products__is_active=True).values_list("name", flat=True)
+    return list(categories.order_by("name").distinct())

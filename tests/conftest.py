@@ -144,11 +144,15 @@ _products = itertools.count(1)
 
 
 def make_product(*, price: str = "10.00", stock: int = 10, name: str | None = None, **fields):
-    """A product on sale, with stock, created through the catalog service."""
+    """A product on sale, with stock, created through the catalog service (its category too, if new)."""
+    from contextlib import suppress
     from decimal import Decimal
 
     from catalog import services as catalog
 
+    if fields.get("category"):
+        with suppress(catalog.CategoryTaken):
+            catalog.create_category(name=fields["category"])
     number = next(_products)
     return catalog.create_product(name=name or f"Product {number}", price=Decimal(price), stock=stock, **fields)
 

@@ -1,6 +1,6 @@
 """Two staff roles on Django's model permissions: the admin and the API check the same ones.
 
-- Catalog managers: products and stock (and the ledger, read-only).
+- Catalog managers: products and stock (and the ledger, read-only); categories from accounts 0005.
 - Order managers: orders (ship, deliver, cancel, refund), their payments (read-only) and customers (read-only).
 Superusers keep every permission. The permissions themselves are made here, as ``migrate`` would
 make them only after the last migration.
@@ -38,13 +38,18 @@ def _permissions(apps, alias, names):
     return found
 
 
-def create_staff_groups(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    alias = schema_editor.connection.alias
+def create_all_permissions(apps, alias):
+    """The model permissions of every app as of this migration (``migrate`` makes them only at the end)."""
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, verbosity=0, using=alias, apps=apps)
         app_config.models_module = None
+
+
+def create_staff_groups(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    alias = schema_editor.connection.alias
+    create_all_permissions(apps, alias)
     for name, permissions in STAFF_GROUPS.items():
         group, _ = Group.objects.using(alias).get_or_create(name=name)
         group.permissions.add(*_permissions(apps, alias, permissions))

@@ -10,7 +10,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from catalog.models import Product
+from catalog import services as catalog
+from catalog.models import Category, Product
 from inventory import services as inventory
 from tests.conftest import make_product
 
@@ -27,7 +28,7 @@ def change_form(product_id: int, **fields) -> dict:
     data = {
         "name": product.name,
         "description": product.description,
-        "category": product.category,
+        "category": product.category_id or "",
         "sku": product.sku or "",
         "price": str(product.price),
         "stock": shown_stock,
@@ -64,11 +65,13 @@ def test_changelist_reads_stock_for_the_whole_page_at_once(admin_client):
 
 def test_adding_a_product_creates_its_stock_through_the_ledger(admin_client, admin_user):
     assert 'name="stock"' in admin_client.get(f"{CHANGELIST}add/").content.decode()
-    data = {"name": "Lamp", "description": "", "category": "Home", "sku": "", "price": "39.00", "stock": 6}
+    home = Category.objects.get(slug=catalog.create_category(name="Home").slug)
+    data = {"name": "Lamp", "description": "", "category": home.pk, "sku": "", "price": "39.00", "stock": 6}
     response = admin_client.post(f"{CHANGELIST}add/", {**data, "initial-stock": 0, "_save": "Save", **NO_PICTURES})
     assert response.status_code == 302, response.content.decode()
     product = Product.objects.get()
     assert (product.name, product.price, product.sku, product.is_active) == ("Lamp", Decimal("39.00"), None, True)
+    assert product.category_name == "Home"
     assert inventory.get_stock_level(product_id=product.id).available == 6
     [movement] = inventory.list_stock_movements(product_id=product.id)
     assert (movement.reason, movement.on_hand_delta, movement.actor_id) == ("initial", 6, admin_user.id)
@@ -152,3 +155,48 @@ def test_a_role_that_cannot_change_stock_leaves_the_stock_field_enabled_for_the_
     assert " disabled" in stock_input.search(page).group(0)
     page = admin_client.get(f"{CHANGELIST}{product.id}/change/").content.decode()
     assert " disabled" not in stock_input.search(page).group(0)
+
+
+# Categories: a managed list
+
+
+def test_the_category_filter_lists_each_category_once(admin_client):
+    for category in ["Home", "home", "HOME ", "Garden"]:
+        make_product(category=category.strip())
+    page = admin_client.get(CHANGELIST).content.decode()
+    assert page.count("?category__id__exact=") == 2
+    home = Category.objects.get(name="Home")
+    filtered = admin_client.get(f"{CHANGELIST}?category__id__exact={home.pk}")
+    assert filtered.context["cl"].result_count == 3
+
+
+def test_the_product_list_reads_categories_with_the_products(admin_client):
+    make_product(category="Home")
+    with CaptureQueriesContext(connection) as one_product:
+        assert admin_client.get(CHANGELIST).status_code == 200
+    for number in range(20):
+        make_product(category=f"Category {number}")
+    with CaptureQueriesContext(connection) as many_products:
+        assert admin_client.get(CHANGELIST).status_code == 200
+    assert len(many_products) == len(one_product)
+
+
+def test_staff_add_search_and_rename_categories_case_insensitively_unique(admin_client):
+    add = admin_client.get("/admin/catalog/category/add/").content.decode()
+    assert "prepopulated" in add
+    assert admin_client.post("/admin/catalog/category/add/", {"name": "Home", "slug": "home"}).status_code == 302
+    again = admin_client.post("/admin/catalog/category/add/", {"name": "HOME", "slug": "house"})
+    assert again.status_code == 200
+    assert "A category with this name (in any case) exists already." in again.content.decode()
+    assert list(Category.objects.values_list("name", flat=True)) == ["Home"]
+    found = admin_client.get("/admin/catalog/category/?q=hom")
+    assert [category.name for category in found.context["cl"].result_list] == ["Home"]
+
+
+def test_a_category_in_use_cannot_be_deleted(admin_client):
+    make_product(category="Home")
+    home = Category.objects.get()
+    response = admin_client.post(f"/admin/catalog/category/{home.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 200
+    assert "Cannot delete category" in response.content.decode()
+    assert Category.objects.filter(pk=home.pk).exists()

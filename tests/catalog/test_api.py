@@ -7,7 +7,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from catalog import services
-from catalog.models import Product
+from catalog.errors import UnknownCategory
+from catalog.models import Category, Product
 from inventory import services as inventory
 from tests.conftest import make_product
 
@@ -162,6 +163,18 @@ def test_category_filter_is_case_insensitive_and_exact(anon_client):
     assert result_ids(anon_client.get("/products?category=home")) == [home.id]
 
 
+def test_category_filter_takes_the_name_or_the_slug_in_any_case(anon_client, staff_client):
+    services.create_category(name="Home & Garden", slug="home-garden")
+    services.create_category(name="Garden")
+    garden = make_product(category="Home & Garden")
+    plain = make_product(category="Garden")
+    for query in ("Home %26 Garden", "HOME %26 garden", "home-garden", "Home-Garden"):
+        assert result_ids(anon_client.get(f"/products?category={query}")) == [garden.id], query
+        assert result_ids(staff_client.get(f"/products?category={query}")) == [garden.id], query
+    assert result_ids(anon_client.get("/products?category=garden")) == [plain.id]
+    assert result_ids(anon_client.get("/products?category=nowhere")) == []
+
+
 def test_price_range_is_inclusive(anon_client):
     prices = ["4.99", "5.00", "7.50", "10.00", "10.01"]
     ids = [make_product(price=Decimal(price)).id for price in prices]
@@ -304,7 +317,8 @@ def test_detail_runs_at_most_2_queries(anon_client, django_assert_max_num_querie
 
 
 def test_staff_create_a_product_with_its_stock(staff_client, staff):
-    body = {**NEW_PRODUCT, "description": "Warm light", "category": "Home", "sku": "LAMP-1"}
+    services.create_category(name="Home")
+    body = {**NEW_PRODUCT, "description": "Warm light", "category": "home", "sku": "LAMP-1"}
     response = staff_client.post("/products", body, format="json")
     assert response.status_code == 201
     created = response.json()
@@ -323,6 +337,29 @@ def test_staff_create_a_product_with_its_stock(staff_client, staff):
     assert available(product.id) == 5
     [movement] = inventory.list_stock_movements(product_id=product.id)
     assert (movement.reason, movement.on_hand_delta, movement.actor_id) == ("initial", 5, staff.id)
+
+
+def test_a_category_not_in_the_managed_list_is_refused_and_not_created(staff_client):
+    response = staff_client.post("/products", {**NEW_PRODUCT, "category": "Hmoe"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"code": "unknown_category", "detail": UnknownCategory.default_message, "attr": "category"}
+    ]
+    assert not Product.objects.exists()
+    assert not Category.objects.exists()
+
+
+def test_staff_file_a_product_by_category_slug_and_take_it_out(staff_client):
+    services.create_category(name="Home Office", slug="office")
+    product = make_product()
+    response = staff_client.patch(f"/products/{product.id}", {"category": "OFFICE"}, format="json")
+    assert (response.status_code, response.json()["category"]) == (200, "Home Office")
+    refused = staff_client.patch(f"/products/{product.id}", {"category": "Garage"}, format="json")
+    assert refused.json()["errors"][0]["code"] == "unknown_category"
+    assert staff_client.get(f"/products/{product.id}").json()["category"] == "Home Office"
+    cleared = staff_client.patch(f"/products/{product.id}", {"category": ""}, format="json")
+    assert cleared.json()["category"] == ""
+    assert Product.objects.get(pk=product.id).category is None
 
 
 def test_optional_fields_default_to_blank_and_no_sku(staff_client):
@@ -433,6 +470,7 @@ def test_staff_patch_some_fields(staff_client):
 
 def test_patch_every_writable_field(staff_client):
     product = make_product()
+    services.create_category(name="C")
     body = {
         "name": "N",
         "description": "D",

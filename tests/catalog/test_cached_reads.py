@@ -10,15 +10,15 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
-from catalog import selectors, services
+from catalog import pages, selectors, services
 from catalog.api import ProductSerializer
-from catalog.models import Product
+from catalog.models import Category, Product
 from inventory import services as inventory
 from tests.catalog.test_admin import CHANGELIST, change_form
 from tests.conftest import make_product
@@ -159,6 +159,23 @@ def test_an_admin_edit_is_visible_at_once(anon_client, client, warm):
     assert (detail["name"], detail["price"], detail["stock"]) == ("Renamed", "99.00", 1)
 
 
+def test_renaming_a_category_in_the_admin_is_visible_at_once(anon_client, client):
+    product = make_product(name="Teapot", category="Kitchen")
+    for _ in range(2):  # rendered, then served from the cache
+        in_list, detail = shown(anon_client, product.id)
+        assert in_list["category"] == detail["category"] == "Kitchen"
+        assert listed(anon_client, product.id, "&category=kitchen")["category"] == "Kitchen"
+    admin = get_user_model().objects.create_superuser(email="admin@example.com", password="x", name="Admin")
+    client.force_login(admin)
+    kitchen = Category.objects.get(name="Kitchen")
+    form = {"name": "Cookware", "slug": "cookware", "_save": "Save"}
+    assert client.post(f"/admin/catalog/category/{kitchen.pk}/change/", form).status_code == 302
+    in_list, detail = shown(anon_client, product.id)
+    assert in_list["category"] == detail["category"] == "Cookware"
+    assert listed(anon_client, product.id, "&category=cookware")["category"] == "Cookware"
+    assert listed(anon_client, product.id, "&category=kitchen") is None
+
+
 def test_any_orm_write_to_products_is_visible_at_once(anon_client, warm):
     Product.objects.filter(pk=warm.id).update(price=Decimal("3.00"))
     assert listed(anon_client, warm.id)["price"] == "3.00"
@@ -212,6 +229,17 @@ def test_a_cached_page_costs_two_queries_and_a_fresh_one_three(anon_client, djan
         assert len(anon_client.get("/products?pageSize=25&page=2").json()["results"]) == 5
 
 
+def test_a_category_page_costs_the_same_queries(anon_client, django_assert_num_queries):
+    for number in range(30):
+        make_product(category=f"Category {number % 3}")
+    with django_assert_num_queries(3):  # version, page with its count (the category by a subquery), stock
+        page = anon_client.get("/products?pageSize=5&category=category-1").json()
+    assert page["count"] == 10
+    assert {product["category"] for product in page["results"]} == {"Category 1"}
+    with django_assert_num_queries(2):  # version, stock
+        assert anon_client.get("/products?pageSize=5&category=category-1").json() == page
+
+
 def test_the_detail_costs_two_queries(anon_client, product, django_assert_num_queries):
     with django_assert_num_queries(2):  # product, stock
         assert anon_client.get(f"/products/{product.id}").status_code == 200
@@ -255,3 +283,17 @@ def test_filters_are_part_of_the_cache_key(anon_client):
     assert [p["id"] for p in anon_client.get("/products?minPrice=10").json()["results"]] == [dear.id]
     assert [p["id"] for p in anon_client.get("/products?category=coffee").json()["results"]] == [dear.id]
     assert anon_client.get("/products?search=zzz").json()["count"] == 0
+
+
+@pytest.mark.postgres  # the plan of PostgreSQL's planner; SQLite has the same index
+def test_the_category_filter_reads_the_category_index():
+    for number in range(30):
+        make_product(category=f"Category {number % 3}")
+    filters = selectors.ProductFilters(category="category-1", is_active=True)
+    page = selectors.filter_products(filters=filters).values_list(*pages.COLUMNS)[:20]
+    sql, params = page.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a table this small would otherwise be read whole
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "Index Scan using catalog_product_category_id on catalog_product" in plan, plan

@@ -4,12 +4,12 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog import services
-from catalog.errors import ProductNotFound, SkuTaken
-from catalog.models import Product
+from catalog.errors import CategoryTaken, ProductNotFound, SkuTaken, UnknownCategory
+from catalog.models import Category, Product
 from inventory import services as inventory
 from tests.conftest import make_product
 
@@ -22,6 +22,7 @@ def movements(product_id: int) -> list[tuple[str, int, int | None]]:
 
 
 def test_create_product_returns_info_and_creates_its_stock(staff):
+    services.create_category(name="Home")
     product = services.create_product(
         name="Mug", price=Decimal("9.50"), stock=7, category="Home", sku="MUG-1", actor_id=staff.id
     )
@@ -89,6 +90,39 @@ def test_database_refuses_a_price_below_one_cent():
         Product.objects.filter(pk=product.id).update(price=Decimal("0.00"))
 
 
+def test_categories_are_unique_by_name_and_slug_whatever_the_case():
+    assert services.create_category(name="Home") == services.CategoryInfo(name="Home", slug="home")
+    assert services.create_category(name="Home Office", slug="office").slug == "office"
+    for name, slug in [("HOME", ""), ("home", "elsewhere"), ("Study", "Office"), ("Study", "HOME")]:
+        with pytest.raises(CategoryTaken):
+            services.create_category(name=name, slug=slug)
+    for name, slug in [("hOmE", "other"), ("Other", "OFFICE")]:  # the database refuses them too
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Category.objects.create(name=name, slug=slug)
+    assert Category.objects.count() == 2
+
+
+def test_a_product_takes_a_category_of_the_list_by_name_or_slug_in_any_case():
+    services.create_category(name="Home Office", slug="office")
+    assert services.create_product(name="Desk", price=Decimal("90"), category="home office").category == "Home Office"
+    assert services.create_product(name="Lamp", price=Decimal("9"), category="Office").category == "Home Office"
+    with pytest.raises(UnknownCategory):
+        services.create_product(name="Chair", price=Decimal("40"), category="Seating")
+    with pytest.raises(UnknownCategory):
+        services.import_products(products=[services.NewProduct(name="Chair", price=Decimal("40"), category="Seats")])
+    assert sorted(Product.objects.values_list("name", flat=True)) == ["Desk", "Lamp"]
+    assert Category.objects.count() == 1
+
+
+def test_list_categories_names_each_category_with_active_products_once():
+    for category in ["Home", "home", "HOME", "Garden", "Attic"]:
+        make_product(category=category)
+    services.create_category(name="Empty")
+    attic = Category.objects.get(name="Attic").products.get()
+    services.deactivate_product(product_id=attic.id)
+    assert services.list_categories() == ["Garden", "Home"]
+
+
 def test_update_product_changes_only_the_given_fields():
     product = make_product(name="Old", price=Decimal("5.00"), category="A", sku="S1")
     later = Product.objects.get(pk=product.id).updated_at + timedelta(minutes=1)
@@ -98,7 +132,7 @@ def test_update_product_changes_only_the_given_fields():
         id=product.id, name="New", price=Decimal("6.25"), is_active=True, sku="S1", category="A"
     )
     after = Product.objects.get(pk=product.id)
-    assert (after.name, after.price, after.category, after.sku) == ("New", Decimal("6.25"), "A", "S1")
+    assert (after.name, after.price, after.category_name, after.sku) == ("New", Decimal("6.25"), "A", "S1")
     assert after.updated_at == later
 
 
@@ -206,6 +240,7 @@ def test_load_demo_catalogue_fills_an_empty_catalogue_once(capsys):
 
 
 def test_import_products_creates_each_with_its_stock_and_initial_ledger_row():
+    services.create_category(name="Tea")
     ids = services.import_products(
         products=[
             services.NewProduct(name="A", price=Decimal("1.00")),
@@ -214,9 +249,9 @@ def test_import_products_creates_each_with_its_stock_and_initial_ledger_row():
         stock=5,
     )
     products = services.get_products(product_ids=ids)
-    assert [(products[i].name, products[i].price, products[i].sku) for i in ids] == [
-        ("A", Decimal("1.00"), None),
-        ("B", Decimal("2.50"), "B-1"),
+    assert [(products[i].name, products[i].price, products[i].sku, products[i].category) for i in ids] == [
+        ("A", Decimal("1.00"), None, ""),
+        ("B", Decimal("2.50"), "B-1", "Tea"),
     ]
     levels = inventory.get_stock_levels(product_ids=ids)
     assert {i: level.available for i, level in levels.items()} == {i: 5 for i in ids}

@@ -136,6 +136,7 @@ def test_catalogue_and_stock_answers_match_the_schema(api, e2e_server):
     api.expect(200, "GET", "/products/{id}", id=pid)
     api.expect(200, "PATCH", "/products/{id}", token=staff, body={"price": "119.00"}, id=pid)
     api.expect(404, "PATCH", "/products/{id}", "not_found", token=staff, body={"price": "1.00"}, id=999_999)
+    api.expect(400, "PATCH", "/products/{id}", "unknown_category", token=staff, body={"category": "Nowhere"}, id=pid)
 
     level = api.expect(200, "GET", "/inventory/{productId}", token=staff, productId=pid)
     assert (level["stock"], level["onHand"], level["reserved"]) == (3, 3, 0)

@@ -88,6 +88,17 @@ def test_search_category_and_stock_filters(visitor):
     assert "Trail Backpack" in in_stock and "Rain Jacket" not in in_stock
 
 
+def test_the_category_filter_offers_each_category_of_the_managed_list_once(visitor):
+    make_product(name="Desk Lamp", category="Home")
+    make_product(name="Doormat", category="home")  # filed under "Home": the list is case-insensitive
+    make_product(name="Hat", category="Outdoor")
+    page = html(visitor.get("/shop/"))
+    category_select = page.split('<select id="category"', 1)[1].split("</select>", 1)[0]
+    assert re.findall(r'<option value="([^"]*)"', category_select) == ["", "Home", "Outdoor"]
+    home = html(visitor.get("/shop/?category=HOME"))
+    assert "Desk Lamp" in home and "Doormat" in home and "Hat" not in home
+
+
 def test_sorting_by_price(visitor):
     for name, price in [("Mid", "20.00"), ("Cheap", "5.00"), ("Dear", "90.00")]:
         make_product(name=name, price=price)

@@ -69,14 +69,18 @@ def draw_picture(name: str, category: str) -> ContentFile:
 
 class Command(BaseCommand):
     help = (
-        "Create about twenty demo products in four categories, with stock and pictures, if there are no products yet."
+        "Create four demo categories and about twenty products in them, with stock and pictures, "
+        "if there are no products yet."
     )
 
     def handle(self, *args, **options):
         if Product.objects.exists():
             self.stdout.write("Products exist already; no demo products created.")
             return
+        categories = list(dict.fromkeys(category for category, *_ in DEMO_PRODUCTS))
         with transaction.atomic():
+            for category in categories:
+                services.create_category(name=category)
             for number, (category, name, price, stock) in enumerate(DEMO_PRODUCTS, start=1):
                 product = services.create_product(
                     name=name,
@@ -88,4 +92,5 @@ class Command(BaseCommand):
                 )
                 picture = services.prepare_image(draw_picture(name, category))
                 services.add_product_image(product_id=product.id, image=picture, alt_text=f"{name} (demo picture)")
-        self.stdout.write(self.style.SUCCESS(f"Created {len(DEMO_PRODUCTS)} demo products in 4 categories."))
+        created = f"Created {len(DEMO_PRODUCTS)} demo products in {len(categories)} categories."
+        self.stdout.write(self.style.SUCCESS(created))
