@@ -151,21 +151,3 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.order_id}: {self.from_status or 'new'} -> {self.to_status} ({self.actor})"
-
-
-class OrderEmail(models.Model):
-    """The email telling the customer of one status change: queued with the change, sent once after it commits."""
-
-    status_change = models.OneToOneField(StatusChange, on_delete=models.CASCADE, related_name="email")
-    sent_at = models.DateTimeField(null=True, blank=True)
-    claimed_until = models.DateTimeField(
-        null=True, blank=True, help_text="A sender is sending it until then; nobody else does."
-    )
-    attempts = models.PositiveIntegerField(default=0, help_text="Failed attempts to send it.")
-
-    class Meta:
-        ordering = ["id"]
-        indexes = [models.Index(fields=["sent_at"], name="order_email_unsent_idx", condition=Q(sent_at__isnull=True))]
-
-    def __str__(self) -> str:
-        return f"email of {self.status_change} ({'sent' if self.sent_at else 'queued'})"

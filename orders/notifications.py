@@ -1,27 +1,23 @@
 """Order emails: one per status change a customer hears about (placed, paid, shipped, cancelled, refunded).
 
-Each such change writes an ``OrderEmail`` row in the transaction that makes it (the order's own outbox).
-After the commit the email is sent; a row is claimed before sending and marked sent after, so neither a
-retry (``manage.py send_order_emails``) nor a concurrent sender sends it a second time. A crash between
-the mail server accepting the email and the row being marked sent is the one case that can repeat it.
+They are driven by the events the apps exchange: each such change publishes ``order.status_changed`` to the
+transactional outbox in the transaction that makes it, and the handler below sends its email once the change
+has committed. The outbox applies a handler once per event: a delivery that failed (the mail server was down)
+is retried by the relay (``manage.py relay_events``), and a concurrent deliverer waits for the event's lease.
+A crash between the mail server accepting the email and the outbox recording it is the one case that can
+repeat it.
 """
-
-import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
 
 from accounts import services as accounts
 from ecommerce.timezones import format_store_time
-from orders.models import OrderEmail, StatusChange
+from orders.models import StatusChange
+from outbox import services as outbox
 
-logger = logging.getLogger(__name__)
-
+STATUS_CHANGED = "order.status_changed"
 # Status entered -> (subject, headline). Delivered orders get no email: the parcel has arrived.
 EMAILS = {
     "pending": ("Order #{id} received", "Thank you! We have received your order #{id}."),
@@ -30,29 +26,18 @@ EMAILS = {
     "cancelled": ("Order #{id} is cancelled", "Order #{id} has been cancelled."),
     "refunded": ("Order #{id} is refunded", "Order #{id} has been refunded."),
 }
-CLAIM = timedelta(minutes=5)  # a sender that dies while sending leaves the email to a retry after this
 
 
-def queue_email(change: StatusChange) -> None:
-    """Write the email of a status change, in the change's transaction, and send it once that commits."""
-    if change.to_status not in EMAILS:
-        return
-    email = OrderEmail.objects.create(status_change=change)
-    transaction.on_commit(lambda: send_email(email.pk), robust=True)
+def publish_status_change(change: StatusChange) -> None:
+    """Publish a status change the customer hears of, in the change's transaction (its email follows the commit)."""
+    if change.to_status in EMAILS:
+        payload = {"status_change_id": change.pk, "order_id": change.order_id, "status": change.to_status}
+        outbox.publish(STATUS_CHANGED, payload, app_label="orders")
 
 
-def _claim(email_id: int) -> bool:
-    now = timezone.now()
-    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)
-    return bool(
-        OrderEmail.objects.filter(unclaimed, pk=email_id, sent_at__isnull=True).update(claimed_until=now + CLAIM)
-    )
+def _message(change: StatusChange) -> EmailMultiAlternatives:
+    from orders.services import get_order  # the services module publishes changes, and this module reads orders
 
-
-def _message(email: OrderEmail) -> EmailMultiAlternatives:
-    from orders.services import get_order  # the services module writes emails, and this module reads orders
-
-    change = email.status_change
     order = get_order(order_id=change.order_id)
     customer = accounts.get_user(user_id=order.user_id)
     subject, headline = (text.format(id=order.id) for text in EMAILS[change.to_status])
@@ -76,25 +61,6 @@ def _message(email: OrderEmail) -> EmailMultiAlternatives:
     return message
 
 
-def send_email(email_id: int) -> bool:
-    """Send one queued order email unless it was sent or another sender holds it; True if this call sent it.
-
-    A failure to send is logged and leaves the email queued for ``send_pending_emails``.
-    """
-    if not _claim(email_id):
-        return False
-    email = OrderEmail.objects.select_related("status_change").get(pk=email_id)
-    try:
-        _message(email).send()
-    except Exception:  # the mail server's trouble must not undo the order change: a retry sends it later
-        logger.exception("Order email %s could not be sent; it stays queued.", email_id)
-        OrderEmail.objects.filter(pk=email_id).update(claimed_until=None, attempts=email.attempts + 1)
-        return False
-    OrderEmail.objects.filter(pk=email_id).update(sent_at=timezone.now(), claimed_until=None)
-    return True
-
-
-def send_pending_emails() -> int:
-    """Send every queued order email not sent yet (after a mail server outage or a crash); how many were sent."""
-    pending = OrderEmail.objects.filter(sent_at__isnull=True).order_by("pk").values_list("pk", flat=True)
-    return sum(send_email(email_id) for email_id in pending)
+def send_status_email(event: outbox.Event) -> None:
+    """The ``order.status_changed`` handler: email the customer. A mail server's error leaves the event to the relay."""
+    _message(StatusChange.objects.get(pk=event.payload["status_change_id"])).send()

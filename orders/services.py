@@ -219,7 +219,7 @@ def to_info(order: Order, lines: list[OrderLine] | None = None, changes: list[St
 def _record_change(
     order_id: int, *, source: str, target: str, actor: str, actor_id: int | None = None, reason: str = "", at=None
 ) -> StatusChange:
-    """Write the timeline entry of a status change, and queue the customer's email of it, in the caller's
+    """Write the timeline entry of a status change, and publish it for the customer's email, in the caller's
     transaction (the one making the change)."""
     change = StatusChange.objects.create(
         order_id=order_id,
@@ -230,7 +230,7 @@ def _record_change(
         actor_id=actor_id,
         reason=reason,
     )
-    notifications.queue_email(change)
+    notifications.publish_status_change(change)
     return change
 
 

@@ -1,4 +1,5 @@
-"""Order emails: placed, paid, shipped, cancelled and refunded, sent after the change commits, each exactly once."""
+"""Order emails: placed, paid, shipped, cancelled and refunded, sent after the change commits, each exactly once,
+driven by the ``order.status_changed`` events of the outbox."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ from cart import services as cart
 from ecommerce.addresses import PostalAddress
 from orders import notifications
 from orders import services as orders
-from orders.models import OrderEmail
+from outbox import services as outbox
 from tests.conftest import client_for, make_product, make_user
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +27,10 @@ def committed(django_capture_on_commit_callbacks):
 
 def subjects() -> list[str]:
     return [message.subject for message in mail.outbox]
+
+
+def undelivered_status_changes() -> list[dict]:
+    return [event.payload for event in outbox.list_pending_events() if event.type == notifications.STATUS_CHANGED]
 
 
 def place(customer, client, committed, **body):
@@ -86,7 +91,7 @@ def test_nothing_is_sent_when_the_change_rolls_back(customer, customer_client, p
     with committed():
         response = customer_client.post("/order/checkout", {}, format="json")  # empty cart: 409, nothing commits
     assert response.status_code == 409
-    assert mail.outbox == [] and not OrderEmail.objects.exists()
+    assert mail.outbox == [] and undelivered_status_changes() == []
 
 
 def test_the_expiry_job_tells_the_customer(customer, customer_client, committed):
@@ -97,32 +102,19 @@ def test_the_expiry_job_tells_the_customer(customer, customer_client, committed)
     assert "Note: Not paid before its reservation expired." in mail.outbox[-1].body
 
 
-def test_a_failed_delivery_is_retried_by_the_command_and_never_sent_twice(
-    customer, customer_client, committed, settings
-):
+def test_a_failed_delivery_is_retried_by_the_relay_and_never_sent_twice(customer, customer_client, committed, settings):
     settings.EMAIL_BACKEND = "tests.orders.test_emails.BrokenBackend"
     order = place(customer, customer_client, committed)
-    email = OrderEmail.objects.get()
-    assert (email.sent_at, email.attempts) == (None, 1)
+    assert mail.outbox == []
+    assert [(change["order_id"], change["status"]) for change in undelivered_status_changes()] == [
+        (order["id"], "pending")
+    ]
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    call_command("send_order_emails")
-    call_command("send_order_emails")
-    assert notifications.send_email(email.pk) is False  # a late on-commit callback, say
+    call_command("relay_events")
+    call_command("relay_events")
     assert subjects() == [f"Order #{order['id']} received"]
-    assert OrderEmail.objects.get().sent_at is not None
-
-
-def test_an_email_another_sender_holds_is_left_to_it(customer, customer_client, committed, settings):
-    settings.EMAIL_BACKEND = "tests.orders.test_emails.BrokenBackend"
-    place(customer, customer_client, committed)
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    email = OrderEmail.objects.get()
-    OrderEmail.objects.filter(pk=email.pk).update(claimed_until=timezone.now() + timedelta(minutes=1))
-    assert notifications.send_pending_emails() == 0 and mail.outbox == []
-    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
-        assert notifications.send_pending_emails() == 1
-    assert len(mail.outbox) == 1
+    assert undelivered_status_changes() == []
 
 
 def test_each_customer_gets_only_their_own_emails(customer, customer_client, committed):

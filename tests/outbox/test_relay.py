@@ -3,6 +3,7 @@
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 
 from outbox.models import HandledEvent, OutboxEvent
@@ -33,7 +34,9 @@ def test_a_redelivered_event_changes_nothing(customer, product):
     assert stock(product) == (3, 0)
     assert ledger(order.id) == [("reservation", 0, 2), ("sale", -2, -2)]
     assert problems() == []
-    assert HandledEvent.objects.count() == 2  # orders' handler of payment.succeeded, inventory's of order.paid
+    # orders' handler of payment.succeeded, inventory's of order.paid, and the emails of "placed" and "paid"
+    assert HandledEvent.objects.count() == 4
+    assert [message.subject for message in mail.outbox] == [f"Order #{order.id} received", f"Order #{order.id} is paid"]
 
 
 @pytest.mark.django_db(transaction=True)
