@@ -62,12 +62,13 @@ def test_payment_then_order_paid_then_stock_sold(crash_after_each_commit, use_st
     assert problems() == [f"payment_succeeded_order_not_paid order {order.id}"]
     assert check()[0] == 1
 
-    assert relay() == "delivered=1 failed=0 busy=0"  # payment.succeeded -> orders (order.paid published)
+    # payment.succeeded -> orders (order.paid published), and the "placed" email's order.status_changed
+    assert relay() == "delivered=2 failed=0 busy=0"
     assert orders.get_order(order_id=order.id).status == "paid"
     assert stock(product) == (5, 2)
     assert problems() == [f"paid_order_stock_not_sold order {order.id}"]
 
-    assert relay() == "delivered=1 failed=0 busy=0"  # order.paid -> inventory
+    assert relay() == "delivered=2 failed=0 busy=0"  # order.paid -> inventory, and the "paid" email
     assert stock(product) == (3, 0)
     assert problems() == [] and check() == (0, "0 problem(s)\n")
     assert relay() == "delivered=0 failed=0 busy=0"
