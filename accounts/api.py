@@ -11,17 +11,20 @@ from accounts import services
 from accounts.errors import (
     AddressBookFull,
     AddressNotFound,
-    EmailTaken,
+    EmailAlreadyVerified,
     InvalidCredentials,
     InvalidRefreshToken,
+    InvalidToken,
     LoginLocked,
     RefreshTokenReused,
     TokenRevoked,
     WeakPassword,
+    WrongPassword,
 )
 from ecommerce.api import ErrorCode, error_responses
-from ecommerce.serializers import ADDRESS_ERRORS, ADDRESS_EXAMPLE, AddressSerializer
+from ecommerce.serializers import ADDRESS_ERRORS, ADDRESS_EXAMPLE, AddressSerializer, StrictSerializer
 from ecommerce.throttling import FailOpenScopedRateThrottle
+from ecommerce.urlpatterns import site_url
 
 # What Django's password validators answer, each with its own code (WeakPassword's code if one has none).
 PASSWORD_ERRORS = [
@@ -43,6 +46,9 @@ class UserSerializer(serializers.Serializer):
     email = serializers.EmailField()
     is_staff = serializers.BooleanField()
     date_joined = serializers.DateTimeField()
+    email_verified = serializers.BooleanField(
+        help_text="Whether the owner followed the link we emailed; an unverified account cannot pay."
+    )
 
 
 class AuthResultSerializer(serializers.Serializer):
@@ -55,6 +61,18 @@ class AuthResultSerializer(serializers.Serializer):
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+class AcceptedSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What happens next, for people.")
+
+
+class TokenInputSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=500, help_text="The `token` parameter of the link we emailed.")
+
+
+def new_password_field():
+    return serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
 
 
 class RefreshInputSerializer(serializers.Serializer):
@@ -73,6 +91,21 @@ class AuthThrottledView(APIView):
     throttle_scope = "auth"
 
 
+class AccountChangeView(APIView):
+    """A change to the signed-in account, under the login rate limit (per user): no password guessing."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [FailOpenScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+PASSWORD_RESET_SENT = "If an account has this email address, we have sent it a link to choose a new password."
+REGISTERED = (
+    "We have sent an email to this address. If it is a new account, follow the link in it to confirm the "
+    "address, then sign in."
+)
+
+
 class RegisterView(AuthThrottledView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=150)
@@ -83,25 +116,66 @@ class RegisterView(AuthThrottledView):
         operation_id="auth_register",
         summary="Create a customer account",
         request=InputSerializer,
-        responses={201: AuthResultSerializer, **error_responses(EmailTaken, *PASSWORD_ERRORS)},
-        description="Creates a customer account and signs it in: the answer carries an access token (send it as "
-        "`Authorization: Bearer <access>`) and a refresh token. Emails are unique whatever their letter case. "
-        "The password must be at least 8 characters, not too common, not all digits and not too close to the "
-        "name or email. Staff accounts cannot be created here.",
+        responses={202: AcceptedSerializer, **error_responses(*PASSWORD_ERRORS)},
+        description="Asks for a customer account. The answer is the same 202 whether the email is new or already "
+        "has an account, so that nobody can find out who has one: a new email gets an account and an email with "
+        "a link to confirm the address (`POST /auth/verify-email`); an email with an account gets an email "
+        "saying so (with a password reset link), and nothing changes. Then sign in with `POST /auth/login` "
+        "(an account whose email is not confirmed yet can sign in, browse and fill its cart, but not pay). "
+        "Emails are unique whatever their letter case. The password must be at least 12 characters, not too "
+        "common, not all digits and not too close to the name or email. Staff accounts cannot be created here.",
         examples=[
             OpenApiExample(
                 "New customer",
                 value={"name": "Ada Lovelace", **DEMO_CUSTOMER},
                 request_only=True,
-                description="Creates the customer that the sign-in example uses (once: the email is then taken).",
+                description="Creates the customer that the sign-in example uses.",
             )
         ],
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.register_user(**data.validated_data)
-        return Response(AuthResultSerializer(auth_result(user)).data, status=status.HTTP_201_CREATED)
+        services.register_user(**data.validated_data, site_url=site_url(request))
+        return Response({"detail": REGISTERED}, status=status.HTTP_202_ACCEPTED)
+
+
+class VerifyEmailView(AuthThrottledView):
+    @extend_schema(
+        operation_id="auth_verify_email",
+        summary="Confirm your email address",
+        request=TokenInputSerializer,
+        responses={200: AcceptedSerializer, **error_responses(InvalidToken)},
+        examples=[
+            OpenApiExample(
+                "Link token",
+                value={"token": "the token parameter of the emailed link"},
+                request_only=True,
+                description="Replace the value with the `token` of the link in the email.",
+            )
+        ],
+        description="Confirms the email address of an account with the token of the link we emailed (valid 3 "
+        "days, once). An unknown, expired or used token is 400 `invalid_token`: ask for a new link with "
+        "`POST /auth/verify-email/resend`.",
+    )
+    def post(self, request):
+        data = TokenInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.verify_email(token=data.validated_data["token"])
+        return Response({"detail": "Your email address is confirmed."})
+
+
+class ResendVerificationView(AccountChangeView):
+    @extend_schema(
+        operation_id="auth_verify_email_resend",
+        summary="Email a new confirmation link",
+        request=None,
+        responses={202: AcceptedSerializer, **error_responses(EmailAlreadyVerified)},
+        description="Sends a new link to confirm your email address.",
+    )
+    def post(self, request):
+        services.send_verification_email(user_id=request.user.id, site_url=site_url(request))
+        return Response({"detail": "We have sent you a new link."}, status=status.HTTP_202_ACCEPTED)
 
 
 class LoginView(AuthThrottledView):
@@ -139,6 +213,87 @@ class LoginView(AuthThrottledView):
         data.is_valid(raise_exception=True)
         user = services.authenticate_user(**data.validated_data)
         return Response(AuthResultSerializer(auth_result(user)).data)
+
+
+class PasswordChangeView(AccountChangeView):
+    class InputSerializer(StrictSerializer):
+        current_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+        new_password = new_password_field()
+
+    @extend_schema(
+        operation_id="auth_me_password",
+        summary="Change your password",
+        request=InputSerializer,
+        responses={
+            200: AuthResultSerializer,
+            **error_responses(WrongPassword, *PASSWORD_ERRORS),
+        },
+        examples=[
+            OpenApiExample(
+                "New password",
+                value={"currentPassword": DEMO_CUSTOMER["password"], "newPassword": "Difference-Engine-1822"},
+                request_only=True,
+            )
+        ],
+        description="Changes your password (checked as at registration, on `newPassword`) and signs out every "
+        "other session: all your refresh tokens are revoked, and the answer carries a new pair for this one. "
+        "Access tokens already issued stay valid until they expire (15 minutes). We email you that the "
+        "password changed. A wrong `currentPassword` is 400 `wrong_password`.",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.change_password(user_id=request.user.id, **data.validated_data, site_url=site_url(request))
+        return Response(AuthResultSerializer(auth_result(user)).data)
+
+
+class PasswordResetView(AuthThrottledView):
+    class InputSerializer(StrictSerializer):
+        email = serializers.CharField(max_length=254)
+
+    @extend_schema(
+        operation_id="auth_password_reset",
+        summary="Ask for a password reset link",
+        request=InputSerializer,
+        responses={202: AcceptedSerializer},
+        examples=[OpenApiExample("Email", value={"email": DEMO_CUSTOMER["email"]}, request_only=True)],
+        description="Emails a link to choose a new password (valid one hour, once) if an account has this email. "
+        "The answer is the same 202 whether it has one or not.",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.request_password_reset(email=data.validated_data["email"], site_url=site_url(request))
+        return Response({"detail": PASSWORD_RESET_SENT}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(AuthThrottledView):
+    class InputSerializer(TokenInputSerializer):
+        new_password = new_password_field()
+
+    @extend_schema(
+        operation_id="auth_password_reset_confirm",
+        summary="Choose a new password",
+        request=InputSerializer,
+        responses={200: AcceptedSerializer, **error_responses(InvalidToken, *PASSWORD_ERRORS)},
+        examples=[
+            OpenApiExample(
+                "Link token and new password",
+                value={"token": "the token parameter of the emailed link", "newPassword": "Difference-Engine-1822"},
+                request_only=True,
+                description="Replace the token with the `token` of the link in the reset email.",
+            )
+        ],
+        description="Sets a new password with the token of the reset link, and signs out every session (all "
+        "refresh tokens are revoked); then sign in with it. The link works once and for an hour: an unknown, "
+        "expired or used token is 400 `invalid_token`. It also confirms the email address, and lifts a lockout "
+        "after failed sign-ins.",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.reset_password(**data.validated_data)
+        return Response({"detail": "Your password is changed. Sign in with it."})
 
 
 class RefreshView(AuthThrottledView):

@@ -7,12 +7,6 @@ class InvalidCredentials(DomainError):
     default_message = "No active account matches this email and password."
 
 
-class EmailTaken(DomainError):
-    status = 400
-    code = "email_taken"
-    default_message = "A user with this email already exists."
-
-
 class InvalidRefreshToken(DomainError):
     status = 401
     code = "token_not_valid"
@@ -56,3 +50,30 @@ class AddressNotFound(NotFound):
 class AddressBookFull(Conflict):
     code = "address_book_full"
     default_message = "Your address book is full: delete an address first."
+
+
+class InvalidToken(DomainError):
+    """A link's token is not one we made, has expired, or was used already (each link works once)."""
+
+    status = 400
+    code = "invalid_token"
+    default_message = "This link is invalid, has expired or was used already. Ask for a new one."
+
+
+class EmailNotVerified(DomainError):
+    status = 403
+    code = "email_not_verified"
+    default_message = "Confirm your email address first: follow the link we emailed you (or ask for a new one)."
+
+
+class EmailAlreadyVerified(Conflict):
+    code = "email_already_verified"
+    default_message = "Your email address is confirmed already."
+
+
+class WrongPassword(DomainError):
+    """The password given to confirm a change of the signed-in account is not its password."""
+
+    status = 400
+    code = "wrong_password"
+    default_message = "This is not your current password."

@@ -39,6 +39,7 @@ class UserManager(BaseUserManager):
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
         fields.update(is_staff=True, is_superuser=True)
+        fields.setdefault("email_verified_at", timezone.now())  # made by an operator, who vouches for it
         return self._create_user(email, password, **fields)
 
     def get_by_natural_key(self, email: str) -> "User":
@@ -63,6 +64,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         editable=False,
         help_text="Raised when the user's status or permissions change: access tokens carrying an older one "
         "(claim `rv`) are refused at once; a refresh gives a token with the new rights.",
+    )
+    email_verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the owner followed the link we emailed; unverified accounts cannot pay."
     )
 
     objects = UserManager()

@@ -3,26 +3,33 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import lockout, tokens
+from accounts import links, lockout, tokens
+from accounts.emails import link, send_account_email
 from accounts.errors import (
     AddressBookFull,
     AddressNotFound,
-    EmailTaken,
+    EmailAlreadyVerified,
+    EmailNotVerified,
     InvalidCredentials,
     InvalidRefreshToken,
+    InvalidToken,
     LoginLocked,
     RefreshTokenReused,
     TokenRevoked,
     WeakPassword,
+    WrongPassword,
 )
 from accounts.models import Address, User, normalize_email
 from ecommerce.addresses import PostalAddress
@@ -37,9 +44,11 @@ __all__ = [
     "MAX_ADDRESSES",
     "AddressBookFull",
     "AddressNotFound",
-    "EmailTaken",
+    "EmailAlreadyVerified",
+    "EmailNotVerified",
     "InvalidCredentials",
     "InvalidRefreshToken",
+    "InvalidToken",
     "LoginLocked",
     "RefreshTokenReused",
     "SavedAddress",
@@ -47,8 +56,11 @@ __all__ = [
     "TokenRevoked",
     "UserInfo",
     "WeakPassword",
+    "WrongPassword",
     "add_address",
     "authenticate_user",
+    "change_password",
+    "delete_account",
     "delete_address",
     "find_user_ids_by_email",
     "get_address",
@@ -58,10 +70,15 @@ __all__ = [
     "list_addresses",
     "login_lockout_seconds",
     "register_user",
+    "request_password_reset",
+    "require_verified_email",
+    "reset_password",
     "revoke_refresh_token",
     "revoke_sessions",
     "rotate_refresh_token",
+    "send_verification_email",
     "update_address",
+    "verify_email",
 ]
 
 
@@ -72,6 +89,7 @@ class UserInfo:
     email: str
     is_staff: bool
     date_joined: datetime
+    email_verified: bool
 
 
 @dataclass(frozen=True)
@@ -81,36 +99,175 @@ class TokenPair:
 
 
 def _info(user: User) -> UserInfo:
-    return UserInfo(id=user.id, name=user.name, email=user.email, is_staff=user.is_staff, date_joined=user.date_joined)
+    return UserInfo(
+        id=user.id,
+        name=user.name,
+        email=user.email,
+        is_staff=user.is_staff,
+        date_joined=user.date_joined,
+        email_verified=user.email_verified_at is not None,
+    )
 
 
-def _validate_password(password: str, user: User) -> None:
+def _validate_password(password: str, user: User, attr: str = "password") -> None:
     try:
         password_validation.validate_password(password, user)
     except DjangoValidationError as exc:
         code = exc.error_list[0].code or WeakPassword.code
-        error = WeakPassword(" ".join(exc.messages), attr="password")
+        error = WeakPassword(" ".join(exc.messages), attr=attr)
         error.code = code
         raise error from exc
 
 
-@transaction.atomic
-def register_user(*, name: str, email: str, password: str) -> UserInfo:
-    """Create a customer account (never staff).
+def _send_verification(user: User, site_url: str) -> None:
+    verify_link = link(site_url, "storefront:verify-email", links.make_token(user, links.VERIFY_EMAIL))
+    days = settings.EMAIL_VERIFICATION_TIMEOUT // 86400
+    send_account_email(
+        to=user.email, template="verify_email", context={"name": user.name, "link": verify_link, "valid_days": days}
+    )
 
-    Raises EmailTaken (the email exists in any letter case) or WeakPassword.
+
+def _reset_link(user: User, site_url: str) -> str:
+    return link(site_url, "storefront:password-reset-confirm", links.make_token(user, links.RESET_PASSWORD))
+
+
+@transaction.atomic
+def register_user(*, name: str, email: str, password: str, site_url: str) -> UserInfo | None:
+    """Sign up: a new email gets an unverified customer account (never staff) and a verification link; an
+    email that has an account gets a notice instead (with a password reset link), and nothing changes.
+
+    Both cases hash the password and send one email, so that neither the answer nor its timing tells
+    whether an email has an account: callers must answer the same either way. Returns the new account,
+    or None when the email had one. ``site_url`` is the shop's address for the links. Raises WeakPassword.
     """
     email = normalize_email(email)
-    candidate = User(email=email, name=name)
-    _validate_password(password, candidate)
-    if User.objects.filter(email=email).exists():
-        raise EmailTaken(attr="email")
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password, name=name)
-    except IntegrityError as exc:  # a concurrent registration of the same email won
-        raise EmailTaken(attr="email") from exc
+    _validate_password(password, User(email=email, name=name))
+    existing = User.objects.filter(email=email).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(email=email, password=password, name=name)
+        except IntegrityError:  # a concurrent registration of the same email won
+            existing = User.objects.filter(email=email).first()
+        else:
+            _send_verification(user, site_url)
+            return _info(user)
+    make_password(password)  # the work a new account's hash costs, so that both answers take as long
+    if existing is not None and existing.is_active:
+        context = {"name": existing.name, "reset_link": _reset_link(existing, site_url)}
+        send_account_email(to=existing.email, template="already_registered", context=context)
+    return None
+
+
+def _user_of_token(token: str, purpose: str, max_age_seconds: int) -> User:
+    """The active user a link's token was made for, locked, while the token still matches its state."""
+    user_id = links.claimed_user_id(token, purpose, max_age_seconds)
+    user = None if user_id is None else User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+    if user is None or not links.matches(token, user, purpose):
+        raise InvalidToken(attr="token")
+    return user
+
+
+@transaction.atomic
+def verify_email(*, token: str) -> UserInfo:
+    """Mark the email address of the account a verification link was sent to as verified (the link then expires).
+
+    Raises InvalidToken (unknown, expired or used token).
+    """
+    user = _user_of_token(token, links.VERIFY_EMAIL, settings.EMAIL_VERIFICATION_TIMEOUT)
+    user.email_verified_at = timezone.now()
+    user.save(update_fields=["email_verified_at"])
     return _info(user)
+
+
+@transaction.atomic
+def send_verification_email(*, user_id: int, site_url: str) -> None:
+    """Email a new verification link to the user (earlier links keep working until used or expired).
+
+    Raises EmailAlreadyVerified.
+    """
+    user = User.objects.get(pk=user_id)
+    if user.email_verified_at is not None:
+        raise EmailAlreadyVerified()
+    _send_verification(user, site_url)
+
+
+def require_verified_email(*, user_id: int) -> None:
+    """Check that the user may pay: their email address is verified. Raises EmailNotVerified."""
+    if not User.objects.filter(pk=user_id, email_verified_at__isnull=False).exists():
+        raise EmailNotVerified()
+
+
+def _set_password(user: User, new_password: str, attr: str) -> None:
+    _validate_password(new_password, user, attr=attr)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    revoke_sessions(user_id=user.id)
+
+
+@transaction.atomic
+def change_password(*, user_id: int, current_password: str, new_password: str, site_url: str) -> UserInfo:
+    """Change the signed-in user's password, revoke all their refresh tokens, and tell them by email.
+
+    Raises WrongPassword (``current_password`` is not theirs) or WeakPassword (on ``new_password``).
+    """
+    user = User.objects.select_for_update().get(pk=user_id)
+    if not user.check_password(current_password):
+        raise WrongPassword(attr="current_password")
+    _set_password(user, new_password, attr="new_password")
+    context = {"name": user.name, "reset_link": _reset_link(user, site_url)}
+    send_account_email(to=user.email, template="password_changed", context=context)
+    return _info(user)
+
+
+@transaction.atomic
+def request_password_reset(*, email: str, site_url: str) -> None:
+    """Email a password reset link (valid PASSWORD_RESET_TIMEOUT seconds, once) if an active account has
+    this email; otherwise do nothing. Callers answer the same either way. Raises nothing."""
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
+    if user is not None and user.has_usable_password():
+        minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+        context = {"name": user.name, "link": _reset_link(user, site_url), "valid_minutes": minutes}
+        send_account_email(to=user.email, template="password_reset", context=context)
+
+
+@transaction.atomic
+def reset_password(*, token: str, new_password: str) -> UserInfo:
+    """Set a new password with a reset link's token (which then stops working), revoke all refresh tokens,
+    lift a login lockout, and count the email as verified (the link reached its owner).
+
+    Raises InvalidToken (unknown, expired or used token) or WeakPassword (on ``new_password``).
+    """
+    user = _user_of_token(token, links.RESET_PASSWORD, settings.PASSWORD_RESET_TIMEOUT)
+    _set_password(user, new_password, attr="new_password")
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    lockout.clear_failed_logins(user.email)
+    return _info(user)
+
+
+@transaction.atomic
+def delete_account(*, user_id: int, password: str) -> None:
+    """Delete the user's account, confirmed with their password: the personal data goes (name, email,
+    addresses, password, roles), the row stays inactive under a placeholder email so that orders and
+    payments, which keep the user id, stay in the books. Refresh tokens are revoked; a goodbye email is
+    sent to the old address. Raises WrongPassword.
+    """
+    user = User.objects.select_for_update().get(pk=user_id)
+    if not user.check_password(password):
+        raise WrongPassword(attr="password")
+    send_account_email(to=user.email, template="account_deleted", context={"name": user.name})
+    Address.objects.filter(user_id=user.id).delete()
+    user.groups.clear()
+    user.user_permissions.clear()
+    user.email = f"deleted-{user.id}@deleted.invalid"
+    user.name = ""
+    user.set_unusable_password()
+    user.is_active = user.is_staff = user.is_superuser = False
+    user.email_verified_at = None
+    user.save()
+    revoke_sessions(user_id=user.id)
 
 
 def authenticate_user(*, email: str, password: str) -> UserInfo:

@@ -70,6 +70,16 @@ class AutoSchema(SpectacularAutoSchema):
             schema["additionalProperties"] = False  # unknown fields are refused (400 unknown_field)
         return schema
 
+    def _get_request_body(self, direction="request"):
+        """Also the body of a DELETE whose view asks for one (``delete_takes_body``: a confirmation)."""
+        if self.method != "DELETE" or not getattr(self.view, "delete_takes_body", False):
+            return super()._get_request_body(direction)
+        self.method = "POST"  # drf-spectacular documents bodies of POST, PUT and PATCH only
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
     def _get_request_for_media_type(self, serializer, direction="request"):
         if self.method != "PATCH" or getattr(self.view, "patch_is_partial", False):
             return super()._get_request_for_media_type(serializer, direction)
@@ -144,7 +154,10 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _generic_errors(self) -> list[ErrorCode]:
         errors = [ErrorCode(406, "not_acceptable"), ErrorCode(500, "error"), ErrorCode(503, "database_unavailable")]
-        if self.method in ("POST", "PUT", "PATCH") and self._has_request_body():
+        takes_body = self.method in ("POST", "PUT", "PATCH") or (
+            self.method == "DELETE" and getattr(self.view, "delete_takes_body", False)
+        )
+        if takes_body and self._has_request_body():
             errors.append(ErrorCode(413, "request_too_large"))
             if not getattr(self.view, "reads_raw_body", False):
                 errors += [ErrorCode(400, "parse_error"), ErrorCode(415, "unsupported_media_type")]

@@ -211,6 +211,11 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Shop <shop@localhost>
 
 # Business settings
 SHOP_NAME = os.environ.get("SHOP_NAME", "Shop")
+# The shop's address in the links of account emails (e.g. https://shop.example.com); unset, the address the
+# request came to (a Host header ALLOWED_HOSTS accepted). Set it in production: links never follow the client.
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "").rstrip("/")
+PASSWORD_RESET_TIMEOUT = 60 * 60  # seconds a password reset link works (once)
+EMAIL_VERIFICATION_TIMEOUT = 3 * 24 * 60 * 60  # seconds an email verification link works (once)
 ADMIN_SITE_HEADER = os.environ.get("ADMIN_SITE_HEADER", SHOP_NAME)
 LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "5"))  # the admin flags products at or below it
 # Internal tables, shown in the admin to superusers only ("app_label" / "app_label.model").

@@ -6,6 +6,8 @@ the prefix itself and ``route(ID)`` is ``/products/<pk>``.
 
 import functools
 
+from django.conf import settings
+from django.http import HttpRequest
 from django.urls import include, re_path
 
 
@@ -31,3 +33,8 @@ def mount(prefix: str, urlconf: str):
 
 
 ID = r"(?P<pk>[0-9]{1,18})"
+
+
+def site_url(request: HttpRequest) -> str:
+    """The shop's address for links in emails: ``PUBLIC_URL``, or the scheme and (allowed) host of the request."""
+    return settings.PUBLIC_URL or f"{request.scheme}://{request.get_host()}"

@@ -8,6 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import services as accounts
 from ecommerce.api import ErrorCode, error_responses
 from ecommerce.idempotency import (
     IDEMPOTENCY_KEY_PARAMETER,
@@ -150,6 +151,7 @@ class PaymentsView(GenericAPIView):
                 "(`Idempotent-Replayed: true`); nothing was charged again.",
             ),
             **error_responses(
+                accounts.EmailNotVerified,
                 InvalidPaymentToken,
                 InvalidIdempotencyKey,
                 orders.OrderNotFound,
@@ -167,7 +169,9 @@ class PaymentsView(GenericAPIView):
                 "is listed by `GET /payment` as `failed`.",
             ),
         },
-        description="Pays one of your pending orders by card, before it expires (`expiresAt`). "
+        description="Pays one of your pending orders by card, before it expires (`expiresAt`). Only an account "
+        "whose email address is confirmed may pay (else 403 `email_not_verified`: follow the link we emailed, "
+        "see `POST /auth/verify-email`). "
         f"{TOKEN_HELP} An unknown token is 400 `invalid_payment_token` and leaves no payment behind. "
         "If the provider does not answer or the database is briefly unavailable (503), retrying is safe: the "
         "retry settles the earlier attempt first (asking the provider) and the card is never charged twice. "

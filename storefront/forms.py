@@ -142,3 +142,31 @@ class DeliveryForm(forms.Form):
     def saved_address_id(self) -> int | None:
         choice = self.cleaned_data["address_choice"]
         return None if choice == NEW_ADDRESS else int(choice)
+
+
+class TokenForm(forms.Form):
+    """The token of a link we emailed, carried from the link's page to its confirmation button."""
+
+    token = forms.CharField(max_length=500, widget=forms.HiddenInput)
+
+
+def _password_field(autocomplete: str, label: str, with_rules: bool = False) -> forms.CharField:
+    field = forms.CharField(
+        label=label, max_length=128, strip=False, widget=forms.PasswordInput(attrs={"autocomplete": autocomplete})
+    )
+    if with_rules:
+        field.help_text = password_validation.password_validators_help_text_html()
+    return field
+
+
+class PasswordChangeForm(forms.Form):
+    current_password = _password_field("current-password", "Current password")
+    new_password = _password_field("new-password", "New password", with_rules=True)
+
+
+class ForgotPasswordForm(forms.Form):
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+
+class ResetPasswordForm(TokenForm):
+    new_password = _password_field("new-password", "New password", with_rules=True)

@@ -108,3 +108,23 @@ def throttle_wait(request: HttpRequest, scope: str = "auth") -> int | None:
 def form_error(form, error: DomainError) -> None:
     """Show a domain error on the field it names, or above the form."""
     form.add_error(error.attr if error.attr in form.fields else None, error.message)
+
+
+def auth_page(request, template: str, form, status: int = 200) -> HttpResponse:
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next")) or ""
+    return render(request, template, {"form": form, "next": next_url}, status=status)
+
+
+def throttled_page(request, template: str, form) -> HttpResponse | None:
+    """The page refusing a login or registration past the API's rate limit (429), or None if allowed."""
+    wait = throttle_wait(request)
+    if wait is None:
+        return None
+    return too_many_attempts_page(request, template, form, wait)
+
+
+def too_many_attempts_page(request, template: str, form, wait: int) -> HttpResponse:
+    form.add_error(None, f"Too many attempts. Please try again in {wait} seconds.")
+    response = auth_page(request, template, form, status=429)
+    response["Retry-After"] = str(wait)
+    return response

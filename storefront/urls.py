@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from storefront import views
+from storefront import account, views
 
 app_name = "storefront"
 
@@ -21,4 +21,10 @@ urlpatterns = [
     path("account/register/", views.register, name="register"),
     path("account/login/", views.log_in, name="login"),
     path("account/logout/", views.log_out, name="logout"),
+    path("account/", account.account, name="account"),
+    path("account/verify-email/", account.verify_email, name="verify-email"),
+    path("account/verify-email/resend/", account.resend_verification, name="verify-email-resend"),
+    path("account/password/", account.change_password, name="password-change"),
+    path("account/forgot-password/", account.forgot_password, name="password-reset"),
+    path("account/reset-password/", account.reset_password, name="password-reset-confirm"),
 ]

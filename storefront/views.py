@@ -17,6 +17,7 @@ from accounts import services as accounts
 from cart import services as cart
 from catalog import services as catalog
 from ecommerce.errors import DomainError, NotFound
+from ecommerce.urlpatterns import site_url
 from orders import services as orders
 from payments import services as payments
 from storefront import guest_cart
@@ -33,7 +34,16 @@ from storefront.forms import (
     StripeCardForm,
     TestCardForm,
 )
-from storefront.pages import form_error, paged, safe_next, shop_page, shopper_required, throttle_wait
+from storefront.pages import (
+    auth_page,
+    form_error,
+    paged,
+    safe_next,
+    shop_page,
+    shopper_required,
+    throttled_page,
+    too_many_attempts_page,
+)
 
 PRODUCTS_PER_PAGE = 12
 ORDERS_PER_PAGE = 10
@@ -340,6 +350,7 @@ def order_pay(request, order_id: int):
             "gateway": settings.PAYMENT_GATEWAY,
             "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY if mode == "elements" else "",
             "payments": payments.list_payments(order_id=order_id, user_id=request.user.id),
+            "email_verified": accounts.get_user(user_id=request.user.id).email_verified,
         },
         status=400 if form.errors else 200,
     )
@@ -367,37 +378,17 @@ def _after_login(request: HttpRequest) -> HttpResponse:
     return redirect(safe_next(request, request.POST.get("next")) or reverse("storefront:product-list"))
 
 
-def _auth_page(request, template: str, form, status: int = 200) -> HttpResponse:
-    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next")) or ""
-    return render(request, template, {"form": form, "next": next_url}, status=status)
-
-
-def _throttled_page(request, template: str, form) -> HttpResponse | None:
-    """The page refusing a login or registration past the API's rate limit (429), or None if allowed."""
-    wait = throttle_wait(request)
-    if wait is None:
-        return None
-    return _too_many_attempts_page(request, template, form, wait)
-
-
-def _too_many_attempts_page(request, template: str, form, wait: int) -> HttpResponse:
-    form.add_error(None, f"Too many attempts. Please try again in {wait} seconds.")
-    response = _auth_page(request, template, form, status=429)
-    response["Retry-After"] = str(wait)
-    return response
-
-
 @require_http_methods(["GET", "POST"])
 def log_in(request):
     form = LoginForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        refused = _throttled_page(request, "storefront/login.html", form)
+        refused = throttled_page(request, "storefront/login.html", form)
         if refused is not None:
             return refused
         if form.is_valid():
             locked_for = accounts.login_lockout_seconds(email=form.cleaned_data["email"])
             if locked_for:
-                return _too_many_attempts_page(request, "storefront/login.html", form, locked_for)
+                return too_many_attempts_page(request, "storefront/login.html", form, locked_for)
             user = authenticate(request, email=form.cleaned_data["email"], password=form.cleaned_data["password"])
             if user is not None:
                 login(request, user)
@@ -405,30 +396,26 @@ def log_in(request):
                 _merge_guest_cart(request)
                 return _after_login(request)
             form_error(form, accounts.InvalidCredentials())
-        return _auth_page(request, "storefront/login.html", form, status=400)
-    return _auth_page(request, "storefront/login.html", form)
+        return auth_page(request, "storefront/login.html", form, status=400)
+    return auth_page(request, "storefront/login.html", form)
 
 
 @require_http_methods(["GET", "POST"])
 def register(request):
     form = RegisterForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        refused = _throttled_page(request, "storefront/register.html", form)
+        refused = throttled_page(request, "storefront/register.html", form)
         if refused is not None:
             return refused
         if form.is_valid():
             try:
-                created = accounts.register_user(**form.cleaned_data)
+                accounts.register_user(**form.cleaned_data, site_url=site_url(request))
             except DomainError as error:
                 form_error(form, error)
-            else:
-                user = authenticate(request, email=created.email, password=form.cleaned_data["password"])
-                login(request, user)
-                messages.success(request, f"Welcome, {created.name}! Your account is ready.")
-                _merge_guest_cart(request)
-                return _after_login(request)
-        return _auth_page(request, "storefront/register.html", form, status=400)
-    return _auth_page(request, "storefront/register.html", form)
+            else:  # the same page whether the email is new or had an account
+                return render(request, "storefront/check_email.html", {"email": form.cleaned_data["email"]})
+        return auth_page(request, "storefront/register.html", form, status=400)
+    return auth_page(request, "storefront/register.html", form)
 
 
 @require_POST

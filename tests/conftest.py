@@ -3,11 +3,13 @@
 import itertools
 
 import pytest
+from django.core import mail
 from django.core.cache import cache
 from django.db import transaction
 from rest_framework.test import APIClient
 
 from accounts import services as accounts
+from tests.emails import token_in
 
 _emails = itertools.count(1)
 
@@ -68,17 +70,28 @@ def _clear_cache():
 
 
 def make_user(
-    *, staff: bool = False, groups: tuple[str, ...] = (), password: str = "Str0ng-Passw0rd!", name: str = "Test User"
+    *,
+    staff: bool = False,
+    groups: tuple[str, ...] = (),
+    password: str = "Str0ng-Passw0rd!",
+    name: str = "Test User",
+    verified: bool = True,
 ):
-    """A user created through the service, made staff the way the admin would.
+    """A user registered through the service, who followed the verification link it emailed (unless
+    ``verified=False``: such a user cannot pay), made staff the way the admin would.
 
+    The verification email is taken out of ``mail.outbox``: tests see only the emails they cause.
     ``staff=True`` alone makes a superuser (every permission, as the demo staff user has); with ``groups``
     (e.g. "Catalog managers", made by a migration) the staff user has exactly those roles' permissions.
     """
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    user = accounts.register_user(name=name, email=f"user{next(_emails)}@example.com", password=password)
+    email = f"user{next(_emails)}@example.com"
+    registered = accounts.register_user(name=name, email=email, password=password, site_url="http://testserver")
+    (verification,) = [message for message in mail.outbox if message.to == [email]]
+    mail.outbox.remove(verification)
+    user = accounts.verify_email(token=token_in(verification.body)) if verified else registered
     if staff or groups:
         stored = get_user_model().objects.get(pk=user.id)
         stored.is_staff = True

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import services as accounts
 from ecommerce.db import DATABASE_OUTAGES, execute_on_fresh_connection
 from ecommerce.errors import DomainError
 from orders import services as orders
@@ -57,10 +58,12 @@ def pay_order(*, user_id: int, order_id: int, token: str, request_key: str = "")
     charge) is settled first: its own charge request is re-sent, which the provider answers without
     charging again; if it succeeded, it is the answer. So is a success made by an earlier request with
     the same ``request_key`` (the client's Idempotency-Key) whose answer was lost, or one nobody was told of.
-    Raises OrderNotFound, OrderNotPayable, AlreadyPaid, PaymentInProgress (409, with Retry-After),
-    PaymentAttemptsExhausted (the order was declined MAX_DECLINED_PAYMENTS_PER_ORDER times; nothing is sent),
-    CardError (402), InvalidPaymentToken (400), PaymentProviderUnavailable (503: the payment stays processing).
+    Raises EmailNotVerified (403: the payer has not confirmed their email address), OrderNotFound,
+    OrderNotPayable, AlreadyPaid, PaymentInProgress (409, with Retry-After), PaymentAttemptsExhausted (the
+    order was declined MAX_DECLINED_PAYMENTS_PER_ORDER times; nothing is sent), CardError (402),
+    InvalidPaymentToken (400), PaymentProviderUnavailable (503: the payment stays processing).
     """
+    accounts.require_verified_email(user_id=user_id)
     earlier_success = Q(status=Status.SUCCEEDED, outcome_reported=False)
     if request_key:
         earlier_success |= Q(status=Status.SUCCEEDED, request_key=request_key)

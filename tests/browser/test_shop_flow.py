@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from tests.browser.conftest import screenshot
+from tests.e2e.harness import text_of
 
 try:
     from playwright.sync_api import Page, expect
@@ -17,14 +18,33 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 PASSWORD = "Str0ng-Passw0rd!"
 
 
-def register(page: Page, name: str = "Bea Browser") -> None:
+def emailed_link(server, email: str) -> str:
+    """The link of the latest email the server sent to ``email``."""
+    return re.search(r"http://\S+", text_of(server.emails_to(email)[-1])).group(0)
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def register(page: Page, server, name: str = "Bea Browser") -> str:
+    """Register, open the link the server emailed, confirm the address, and log in; the email."""
+    email = f"bea-{uuid.uuid4().hex[:8]}@example.com"
     page.goto("/shop/")
     page.get_by_role("link", name="Register").click()
     page.get_by_label("Name").fill(name)
-    page.get_by_label("Email").fill(f"bea-{uuid.uuid4().hex[:8]}@example.com")
+    page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("status").filter(has_text=f"Welcome, {name}!")).to_be_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    page.goto(emailed_link(server, email))
+    page.get_by_role("button", name="Confirm my email address").click()
+    expect(page.get_by_text("Your email address is confirmed. Thank you!")).to_be_visible()
+    log_in(page, email)
+    expect(page.get_by_role("status").filter(has_text=f"Welcome back, {name}.")).to_be_visible()
+    return email
 
 
 def search(page: Page, text: str) -> None:
@@ -33,7 +53,7 @@ def search(page: Page, text: str) -> None:
     page.get_by_label("Search").press("Enter")
 
 
-def test_a_guest_fills_a_cart_registers_checks_out_is_declined_then_pays(page: Page, artifacts):
+def test_a_guest_fills_a_cart_registers_checks_out_is_declined_then_pays(page: Page, shop_server, artifacts):
     page.goto("/shop/")
     expect(page.get_by_role("heading", name="Products", level=1)).to_be_visible()
     expect(page.get_by_text("20 products")).to_be_visible()
@@ -67,8 +87,8 @@ def test_a_guest_fills_a_cart_registers_checks_out_is_declined_then_pays(page: P
     expect(page.get_by_text("Water Bottle was added to your cart (3 items in the cart).")).to_be_visible()
     expect(page.locator("#cart-count")).to_have_text("3")
 
-    # Registering keeps the guest's cart.
-    register(page)
+    # Registering (then confirming the email and logging in) keeps the guest's cart.
+    register(page, shop_server)
     expect(page.get_by_text("The items you chose are in your cart (3 items in the cart).")).to_be_visible()
     expect(page.locator("#cart-count")).to_have_text("3")
 

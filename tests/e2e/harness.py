@@ -4,6 +4,7 @@ Nothing here shares the test process's database: the server is a separate proces
 and tests talk to it only over HTTP (``e2e_server.url``).
 """
 
+import email
 import os
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 import dj_database_url
@@ -40,6 +42,18 @@ class Server:
             check=True,
         )
         return done.stdout
+
+    def emails_to(self, address: str) -> list[Message]:
+        """The emails the server sent to ``address``, oldest first (the file backend writes a file per connection)."""
+        files = sorted(Path(self.env["EMAIL_FILE_PATH"]).iterdir(), key=lambda path: path.stat().st_mtime_ns)
+        texts = [text for path in files for text in path.read_text().split("\n" + "-" * 79 + "\n") if text.strip()]
+        return [message for message in map(email.message_from_string, texts) if message["To"] == address]
+
+
+def text_of(message: Message) -> str:
+    """The plain-text body of an email."""
+    part = next(part for part in message.walk() if part.get_content_type() == "text/plain")
+    return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
 
 
 def _free_port() -> int:

@@ -10,7 +10,7 @@ def test_register_login_me_refresh_logout_over_http(e2e_server):
     url = e2e_server.url
     body = {"name": "Eve", "email": "eve@example.com", "password": "An0ther-Strong-One"}
     registered = requests.post(f"{url}/auth/register", json=body, timeout=10)
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 202, registered.text
     assert registered.headers["X-Request-ID"]
 
     login = requests.post(

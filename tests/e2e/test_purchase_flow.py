@@ -2,10 +2,12 @@
 
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
+
+from tests.e2e.harness import text_of
+from tests.emails import token_in
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "Shop-Passw0rd-e2e"
@@ -29,9 +31,12 @@ class Client:
 
 
 def customer(server, name: str) -> Client:
+    """A customer who registered, followed the link the server emailed them, and signed in."""
     email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com"
     anonymous = Client(server.url)
-    anonymous.ok("POST", "/auth/register", {"name": name, "email": email, "password": PASSWORD}, status=201)
+    anonymous.ok("POST", "/auth/register", {"name": name, "email": email, "password": PASSWORD}, status=202)
+    (verification,) = server.emails_to(email)
+    anonymous.ok("POST", "/auth/verify-email", {"token": token_in(text_of(verification))})
     access = anonymous.ok("POST", "/auth/login", {"email": email, "password": PASSWORD})["access"]
     return Client(server.url, access, email)
 
@@ -79,14 +84,8 @@ def let_order_expire(server, order_id: int) -> None:
 
 
 def emails_to(server, address: str) -> list[str]:
-    """The subjects of the emails the server sent to ``address``, oldest first."""
-    subjects = []
-    for path in sorted(Path(server.env["EMAIL_FILE_PATH"]).iterdir(), key=lambda p: p.stat().st_mtime_ns):
-        for message in path.read_text().split("\n" + "-" * 79 + "\n"):
-            headers = dict(line.split(": ", 1) for line in message.split("\n\n", 1)[0].splitlines() if ": " in line)
-            if headers.get("To") == address:
-                subjects.append(headers["Subject"])
-    return subjects
+    """The subjects of the order emails the server sent to ``address``, oldest first (not the account's)."""
+    return [message["Subject"] for message in server.emails_to(address) if message["Subject"].startswith("Order")]
 
 
 def test_the_whole_purchase_flow(e2e_server):

@@ -1,0 +1,30 @@
+"""The account emails (verification, sign-up attempts, password reset and change, deletion), sent after commit.
+
+Their links open the shop's pages (``storefront`` URL names), where a person can act on them; API
+clients take the ``token`` parameter from the link.
+"""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+SUBJECTS = {
+    "verify_email": "Confirm your email address",
+    "already_registered": "Someone tried to create an account with your email",
+    "password_reset": "Reset your password",
+    "password_changed": "Your password was changed",
+    "account_deleted": "Your account is deleted",
+}
+
+
+def link(site_url: str, url_name: str, token: str) -> str:
+    return f"{site_url}{reverse(url_name)}?token={token}"
+
+
+def send_account_email(*, to: str, template: str, context: dict) -> None:
+    """Send ``accounts/email/<template>.txt`` to ``to`` once the current transaction commits."""
+    body = render_to_string(f"accounts/email/{template}.txt", {"shop_name": settings.SHOP_NAME, **context})
+    subject = f"{SUBJECTS[template]} ({settings.SHOP_NAME})"
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to]), robust=True)

@@ -1,0 +1,130 @@
+"""The shop's account pages: the account itself, email verification, password change and reset, data
+export and deletion. Thin views over accounts.services (and privacy.services for the export), with the
+login's rate limit on every page that takes a password or sends an email."""
+
+from django.contrib import messages
+from django.contrib.auth import authenticate, login
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import services as accounts
+from ecommerce.urlpatterns import site_url
+from storefront.forms import ForgotPasswordForm, PasswordChangeForm, ResetPasswordForm, TokenForm
+from storefront.pages import form_error, safe_next, shopper_required, throttle_wait
+
+
+def _refused_too_often(request) -> HttpResponse | None:
+    """A 429 page past the login's rate limit (shared with the API), or None if allowed."""
+    wait = throttle_wait(request)
+    if wait is None:
+        return None
+    response = render(
+        request,
+        "storefront/error.html",
+        {"message": f"Too many attempts. Please try again in {wait} seconds."},
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
+@require_GET
+@shopper_required
+def account(request):
+    return render(request, "storefront/account.html", {"account": accounts.get_user(user_id=request.user.id)})
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email(request):
+    """The link of the verification email: a button that confirms (a GET changes nothing: mail scanners open links)."""
+    form = TokenForm(request.POST if request.method == "POST" else {"token": request.GET.get("token", "")})
+    if request.method == "POST":
+        refused = _refused_too_often(request)
+        if refused is not None:
+            return refused
+        if form.is_valid():
+            try:
+                accounts.verify_email(token=form.cleaned_data["token"])
+            except accounts.InvalidToken as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(request, "Your email address is confirmed. Thank you!")
+                return redirect("storefront:account" if request.user.is_authenticated else "storefront:login")
+    status = 400 if form.errors else 200
+    return render(request, "storefront/verify_email.html", {"form": form}, status=status)
+
+
+@require_POST
+@shopper_required
+def resend_verification(request):
+    refused = _refused_too_often(request)
+    if refused is not None:
+        return refused
+    try:
+        accounts.send_verification_email(user_id=request.user.id, site_url=site_url(request))
+    except accounts.EmailAlreadyVerified as error:
+        messages.info(request, error.message)
+    else:
+        messages.success(request, "We have sent you a new link: check your email.")
+    return redirect(safe_next(request, request.POST.get("next")) or "storefront:account")
+
+
+@require_http_methods(["GET", "POST"])
+@shopper_required
+def change_password(request):
+    form = PasswordChangeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        refused = _refused_too_often(request)
+        if refused is not None:
+            return refused
+        if form.is_valid():
+            try:
+                changed = accounts.change_password(
+                    user_id=request.user.id, **form.cleaned_data, site_url=site_url(request)
+                )
+            except (accounts.WrongPassword, accounts.WeakPassword) as error:
+                form_error(form, error)
+            else:  # a new session for this browser; every other one no longer matches the password and ends
+                login(request, authenticate(request, email=changed.email, password=form.cleaned_data["new_password"]))
+                messages.success(request, "Your password is changed. Your other sessions are signed out.")
+                return redirect("storefront:account")
+    status = 400 if form.errors else 200
+    return render(request, "storefront/password_change.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def forgot_password(request):
+    form = ForgotPasswordForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        refused = _refused_too_often(request)
+        if refused is not None:
+            return refused
+        if form.is_valid():  # the same page whether the email has an account or not
+            accounts.request_password_reset(email=form.cleaned_data["email"], site_url=site_url(request))
+            return render(request, "storefront/check_email.html", {"email": form.cleaned_data["email"], "reset": True})
+    status = 400 if form.errors else 200
+    return render(request, "storefront/forgot_password.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def reset_password(request):
+    """The link of the reset email: choose a new password (the token travels in a hidden field)."""
+    data = request.POST if request.method == "POST" else None
+    form = ResetPasswordForm(data, initial={"token": request.GET.get("token", "")})
+    if request.method == "POST":
+        refused = _refused_too_often(request)
+        if refused is not None:
+            return refused
+        if form.is_valid():
+            try:
+                accounts.reset_password(**form.cleaned_data)
+            except accounts.InvalidToken as error:
+                form.add_error(None, error.message)
+            except accounts.WeakPassword as error:
+                form_error(form, error)
+            else:
+                messages.success(request, "Your password is changed. Log in with it.")
+                return redirect("storefront:login")
+    status = 400 if form.errors else 200
+    return render(request, "storefront/reset_password.html", {"form": form}, status=status)
