@@ -236,9 +236,8 @@ class PasswordChangeView(AccountChangeView):
             )
         ],
         description="Changes your password (checked as at registration, on `newPassword`) and signs out every "
-        "other session: all your refresh tokens are revoked, and the answer carries a new pair for this one. "
-        "Access tokens already issued stay valid until they expire (15 minutes). We email you that the "
-        "password changed. A wrong `currentPassword` is 400 `wrong_password`.",
+        "session: every refresh and access token issued before is refused from now on (401 `token_revoked`), "
+        "and the answer carries a new pair for this one. We email you that the password changed. A wrong `currentPassword` is 400 `wrong_password`.",
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -284,8 +283,8 @@ class PasswordResetConfirmView(AuthThrottledView):
                 description="Replace the token with the `token` of the link in the reset email.",
             )
         ],
-        description="Sets a new password with the token of the reset link, and signs out every session (all "
-        "refresh tokens are revoked); then sign in with it. The link works once and for an hour: an unknown, "
+        description="Sets a new password with the token of the reset link, and signs out every session (its tokens "
+        "are refused: 401 `token_revoked`); then sign in with it. The link works once and for an hour: an unknown, "
         "expired or used token is 400 `invalid_token`. It also confirms the email address, and lifts a lockout "
         "after failed sign-ins.",
     )

@@ -207,7 +207,7 @@ def _set_password(user: User, new_password: str, attr: str) -> None:
 
 @transaction.atomic
 def change_password(*, user_id: int, current_password: str, new_password: str, site_url: str) -> UserInfo:
-    """Change the signed-in user's password, revoke all their refresh tokens, and tell them by email.
+    """Change the signed-in user's password, end all their sessions (revoke_sessions), and tell them by email.
 
     Raises WrongPassword (``current_password`` is not theirs) or WeakPassword (on ``new_password``).
     """
@@ -233,7 +233,7 @@ def request_password_reset(*, email: str, site_url: str) -> None:
 
 @transaction.atomic
 def reset_password(*, token: str, new_password: str) -> UserInfo:
-    """Set a new password with a reset link's token (which then stops working), revoke all refresh tokens,
+    """Set a new password with a reset link's token (which then stops working), end all their sessions,
     lift a login lockout, and count the email as verified (the link reached its owner).
 
     Raises InvalidToken (unknown, expired or used token) or WeakPassword (on ``new_password``).
@@ -251,7 +251,7 @@ def reset_password(*, token: str, new_password: str) -> UserInfo:
 def delete_account(*, user_id: int, password: str) -> None:
     """Delete the user's account, confirmed with their password: the personal data goes (name, email,
     addresses, password, roles), the row stays inactive under a placeholder email so that orders and
-    payments, which keep the user id, stay in the books. Refresh tokens are revoked; a goodbye email is
+    payments, which keep the user id, stay in the books. Their sessions end; a goodbye email is
     sent to the old address. Raises WrongPassword.
     """
     user = User.objects.select_for_update().get(pk=user_id)

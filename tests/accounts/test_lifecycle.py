@@ -174,7 +174,10 @@ def test_changing_the_password_revokes_every_other_session_and_returns_fresh_tok
     body = changed.json()
     assert body["user"]["email"] == "ann@example.com" and body["access"] and body["refresh"]
     for old in (other_session, this_session):
-        assert error(post(anon_client, "/auth/refresh", {"refresh": old["refresh"]}))[0] == "token_not_valid"
+        assert error(post(anon_client, "/auth/refresh", {"refresh": old["refresh"]}))[0] == "token_revoked"
+    assert anon_client.get("/auth/me").status_code == 401  # the old access token too, at once
+    anon_client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access']}")
+    assert anon_client.get("/auth/me").status_code == 200
     assert post(anon_client, "/auth/refresh", {"refresh": body["refresh"]}).status_code == 200
     assert login(anon_client).status_code == 401
     assert login(anon_client, password=NEW_PASSWORD).status_code == 200
@@ -228,7 +231,8 @@ def test_a_reset_link_sets_a_new_password_once_and_ends_every_session(anon_clien
 
     reset = post(anon_client, "/auth/password-reset/confirm", {"token": token, "newPassword": NEW_PASSWORD})
     assert reset.status_code == 200
-    assert error(post(anon_client, "/auth/refresh", {"refresh": session["refresh"]}))[0] == "token_not_valid"
+    assert error(post(anon_client, "/auth/refresh", {"refresh": session["refresh"]}))[0] == "token_revoked"
+    assert anon_client.get("/auth/me").status_code == 401
     assert login(anon_client).status_code == 401
     assert login(anon_client, password=NEW_PASSWORD).json()["user"]["emailVerified"] is True  # the link reached them
 
