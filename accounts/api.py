@@ -237,7 +237,8 @@ class PasswordChangeView(AccountChangeView):
         ],
         description="Changes your password (checked as at registration, on `newPassword`) and signs out every "
         "session: every refresh and access token issued before is refused from now on (401 `token_revoked`), "
-        "and the answer carries a new pair for this one. We email you that the password changed. A wrong `currentPassword` is 400 `wrong_password`.",
+        "and the answer carries a new pair for this one. We email you that the password changed. "
+        "A wrong `currentPassword` is 400 `wrong_password`.",
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
