@@ -1,15 +1,16 @@
 """The account emails (verification, sign-up attempts, password reset and change, deletion), sent after commit.
 
-Their links open the shop's pages (``storefront`` URL names), where a person can act on them; API
-clients take the ``token`` parameter from the link.
+Their links open the shop's pages, where a person can act on them (by path: the process sending the email
+may not serve the shop, which the same origin does); API clients take the ``token`` parameter from the link.
 """
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.urls import reverse
 
+VERIFY_EMAIL_PAGE = "/shop/account/verify-email/"
+RESET_PASSWORD_PAGE = "/shop/account/reset-password/"
 SUBJECTS = {
     "verify_email": "Confirm your email address",
     "already_registered": "Someone tried to create an account with your email",
@@ -19,8 +20,8 @@ SUBJECTS = {
 }
 
 
-def link(site_url: str, url_name: str, token: str) -> str:
-    return f"{site_url}{reverse(url_name)}?token={token}"
+def link(site_url: str, page: str, token: str) -> str:
+    return f"{site_url}{page}?token={token}"
 
 
 def send_account_email(*, to: str, template: str, context: dict) -> None:

@@ -16,7 +16,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import links, lockout, tokens
-from accounts.emails import link, send_account_email
+from accounts.emails import RESET_PASSWORD_PAGE, VERIFY_EMAIL_PAGE, link, send_account_email
 from accounts.errors import (
     AddressBookFull,
     AddressNotFound,
@@ -120,7 +120,7 @@ def _validate_password(password: str, user: User, attr: str = "password") -> Non
 
 
 def _send_verification(user: User, site_url: str) -> None:
-    verify_link = link(site_url, "storefront:verify-email", links.make_token(user, links.VERIFY_EMAIL))
+    verify_link = link(site_url, VERIFY_EMAIL_PAGE, links.make_token(user, links.VERIFY_EMAIL))
     days = settings.EMAIL_VERIFICATION_TIMEOUT // 86400
     send_account_email(
         to=user.email, template="verify_email", context={"name": user.name, "link": verify_link, "valid_days": days}
@@ -128,7 +128,7 @@ def _send_verification(user: User, site_url: str) -> None:
 
 
 def _reset_link(user: User, site_url: str) -> str:
-    return link(site_url, "storefront:password-reset-confirm", links.make_token(user, links.RESET_PASSWORD))
+    return link(site_url, RESET_PASSWORD_PAGE, links.make_token(user, links.RESET_PASSWORD))
 
 
 @transaction.atomic
