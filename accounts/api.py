@@ -357,6 +357,15 @@ class LogoutView(APIView):
 
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_scope = "auth"
+    delete_takes_body = True  # the password, confirming the deletion
+
+    class DeleteInputSerializer(StrictSerializer):
+        password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+    def get_throttles(self):
+        """Deleting takes a password: under the login's rate limit (per user). Reading is not limited."""
+        return [FailOpenScopedRateThrottle()] if self.request.method == "DELETE" else []
 
     @extend_schema(
         operation_id="auth_me",
@@ -366,6 +375,24 @@ class MeView(APIView):
     )
     def get(self, request):
         return Response(UserSerializer(services.get_user(user_id=request.user.id)).data)
+
+    @extend_schema(
+        operation_id="auth_me_delete",
+        summary="Delete your account",
+        request=DeleteInputSerializer,
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(WrongPassword)},
+        description="Deletes your account, confirmed with your password (400 `wrong_password` otherwise): your "
+        "name, email address, saved addresses and password are removed, every session ends and you can no "
+        "longer sign in; your cart is emptied. Your orders and payments stay in the shop's books, no longer "
+        "linked to a name or email (an order keeps the delivery address it was shipped to). Download your "
+        "data first with `GET /auth/me/export`. We email you a confirmation.",
+        examples=[OpenApiExample("Password", value={"password": DEMO_CUSTOMER["password"]}, request_only=True)],
+    )
+    def delete(self, request):
+        data = self.DeleteInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.delete_account(user_id=request.user.id, password=data.validated_data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- Address book: /auth/me/addresses ----------------------------------------------------------------

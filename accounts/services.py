@@ -36,6 +36,7 @@ from ecommerce.addresses import PostalAddress
 from ecommerce.auth import PERMISSIONS_CLAIM
 from ecommerce.errors import NotFound
 from ecommerce.logs import log_security_event
+from outbox import services as outbox
 
 # The apps whose model permissions the API checks on staff writes; a staff token carries the user's ones.
 TOKEN_PERMISSION_APPS = frozenset({"catalog", "inventory", "orders", "payments"})
@@ -90,6 +91,7 @@ class UserInfo:
     is_staff: bool
     date_joined: datetime
     email_verified: bool
+    is_active: bool  # False once deactivated by staff or deleted by its owner (then the email is a placeholder)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def _info(user: User) -> UserInfo:
         is_staff=user.is_staff,
         date_joined=user.date_joined,
         email_verified=user.email_verified_at is not None,
+        is_active=user.is_active,
     )
 
 
@@ -268,6 +271,7 @@ def delete_account(*, user_id: int, password: str) -> None:
     user.email_verified_at = None
     user.save()
     revoke_sessions(user_id=user.id)
+    outbox.publish("account.deleted", {"user_id": user.id}, app_label="accounts")
 
 
 def authenticate_user(*, email: str, password: str) -> UserInfo:

@@ -18,6 +18,7 @@ from catalog import services as catalog
 from ecommerce.money import MAX_AMOUNT, AmountTooLarge, quantize
 from inventory import services as inventory
 from inventory.services import InsufficientStock
+from outbox import services as outbox
 
 __all__ = [
     "MAX_LINE_QUANTITY",
@@ -253,3 +254,8 @@ def count_units(*, user_id: int) -> int:
     """How many units the user's cart holds (what the shop's header shows), in one query."""
     total = CartLine.objects.filter(cart__user_id=user_id).aggregate(units=Sum("quantity"))["units"]
     return total or 0
+
+
+def on_account_deleted(event: outbox.Event) -> None:
+    """``account.deleted``: the cart of a deleted account is dropped."""
+    Cart.objects.filter(user_id=event.payload["user_id"]).delete()

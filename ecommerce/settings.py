@@ -54,12 +54,13 @@ INSTALLED_APPS = [
     "cart",
     "orders",
     "payments",
+    "privacy",
     "storefront",
 ]
 
-# Which apps' URLs this process serves (accounts, catalog, inventory, cart, orders, payments, admin,
+# Which apps' URLs this process serves (accounts, catalog, inventory, cart, orders, payments, privacy, admin,
 # storefront), for running apps apart behind a gateway. Unset: all of them, in one process.
-SERVE_APPS = env_list("SERVE_APPS", "accounts,catalog,inventory,cart,orders,payments,admin,storefront")
+SERVE_APPS = env_list("SERVE_APPS", "accounts,catalog,inventory,cart,orders,payments,privacy,admin,storefront")
 
 MIDDLEWARE = [
     "ecommerce.middleware.RequestLogMiddleware",

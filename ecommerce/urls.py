@@ -15,6 +15,7 @@ from ecommerce.views import HealthView, PingView, media, plain_ping
 
 # What each entry of SERVE_APPS mounts: the app's URL prefix (or, for the staff admin and the shop, their pages).
 APP_ROUTES = {
+    "privacy": lambda: [mount("auth/me/export", "privacy.urls")],  # before accounts, which has the rest of /auth
     "accounts": lambda: [mount("auth", "accounts.urls")],
     "catalog": lambda: [mount("products", "catalog.urls")],
     "inventory": lambda: [mount("inventory", "inventory.urls")],

@@ -35,11 +35,14 @@ def publish_status_change(change: StatusChange) -> None:
         outbox.publish(STATUS_CHANGED, payload, app_label="orders")
 
 
-def _message(change: StatusChange) -> EmailMultiAlternatives:
+def _message(change: StatusChange) -> EmailMultiAlternatives | None:
+    """The email, or None when its customer's account is closed (deleted: no address left; or deactivated)."""
     from orders.services import get_order  # the services module publishes changes, and this module reads orders
 
     order = get_order(order_id=change.order_id)
     customer = accounts.get_user(user_id=order.user_id)
+    if not customer.is_active:
+        return None
     subject, headline = (text.format(id=order.id) for text in EMAILS[change.to_status])
     context = {
         "order": order,
@@ -63,4 +66,6 @@ def _message(change: StatusChange) -> EmailMultiAlternatives:
 
 def send_status_email(event: outbox.Event) -> None:
     """The ``order.status_changed`` handler: email the customer. A mail server's error leaves the event to the relay."""
-    _message(StatusChange.objects.get(pk=event.payload["status_change_id"])).send()
+    message = _message(StatusChange.objects.get(pk=event.payload["status_change_id"]))
+    if message is not None:
+        message.send()

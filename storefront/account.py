@@ -3,14 +3,17 @@ export and deletion. Thin views over accounts.services (and privacy.services for
 login's rate limit on every page that takes a password or sends an email."""
 
 from django.contrib import messages
-from django.contrib.auth import authenticate, login
+from django.contrib.auth import authenticate, login, logout
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services as accounts
+from ecommerce.renderers import CamelCaseJSONRenderer
 from ecommerce.urlpatterns import site_url
-from storefront.forms import ForgotPasswordForm, PasswordChangeForm, ResetPasswordForm, TokenForm
+from privacy import services as privacy
+from storefront.forms import DeleteAccountForm, ForgotPasswordForm, PasswordChangeForm, ResetPasswordForm, TokenForm
 from storefront.pages import form_error, safe_next, shopper_required, throttle_wait
 
 
@@ -128,3 +131,35 @@ def reset_password(request):
                 return redirect("storefront:login")
     status = 400 if form.errors else 200
     return render(request, "storefront/reset_password.html", {"form": form}, status=status)
+
+
+@require_GET
+@shopper_required
+def export(request):
+    """The API's export (``GET /auth/me/export``), the same JSON, as a file to keep."""
+    data = CamelCaseJSONRenderer().render(privacy.export_account_data(user_id=request.user.id))
+    response = HttpResponse(data, content_type="application/json")
+    name = f"my-shop-data-{timezone.now():%Y-%m-%d}.json"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@shopper_required
+def delete_account(request):
+    form = DeleteAccountForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        refused = _refused_too_often(request)
+        if refused is not None:
+            return refused
+        if form.is_valid():
+            try:
+                accounts.delete_account(user_id=request.user.id, password=form.cleaned_data["password"])
+            except accounts.WrongPassword as error:
+                form_error(form, error)
+            else:
+                logout(request)
+                messages.info(request, "Your account is deleted. Thank you for shopping with us.")
+                return redirect("storefront:product-list")
+    status = 400 if form.errors else 200
+    return render(request, "storefront/delete_account.html", {"form": form}, status=status)

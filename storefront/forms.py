@@ -170,3 +170,7 @@ class ForgotPasswordForm(forms.Form):
 
 class ResetPasswordForm(TokenForm):
     new_password = _password_field("new-password", "New password", with_rules=True)
+
+
+class DeleteAccountForm(forms.Form):
+    password = _password_field("current-password", "Your password")

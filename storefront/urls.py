@@ -27,4 +27,6 @@ urlpatterns = [
     path("account/password/", account.change_password, name="password-change"),
     path("account/forgot-password/", account.forgot_password, name="password-reset"),
     path("account/reset-password/", account.reset_password, name="password-reset-confirm"),
+    path("account/export/", account.export, name="account-export"),
+    path("account/delete/", account.delete_account, name="account-delete"),
 ]

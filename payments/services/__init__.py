@@ -24,7 +24,7 @@ Other apps import this package only.
 from payments.gateways import TEST_CARDS
 from payments.services.charging import pay_order
 from payments.services.consistency import Inconsistency, find_inconsistencies, repair_inconsistencies
-from payments.services.queries import PaymentInfo, list_payments
+from payments.services.queries import PaymentInfo, list_payments, list_user_payments
 from payments.services.reconciliation import reconcile_processing_payments
 from payments.services.refunds import refund_order_payment
 from payments.services.webhooks import apply_webhook_event
@@ -36,6 +36,7 @@ __all__ = [
     "apply_webhook_event",
     "find_inconsistencies",
     "list_payments",
+    "list_user_payments",
     "pay_order",
     "reconcile_processing_payments",
     "refund_order_payment",

@@ -48,3 +48,8 @@ def list_payments(*, order_id: int, user_id: int | None = None) -> list[PaymentI
     Raises OrderNotFound (unknown order, or not ``user_id``'s).
     """
     return [payment_info(p) for p in selectors.filter_payments(viewer_id=user_id, order_id=order_id)]
+
+
+def list_user_payments(*, user_id: int) -> list[PaymentInfo]:
+    """Every payment the user made, oldest first (for their data export)."""
+    return [payment_info(p) for p in Payment.objects.filter(user_id=user_id).order_by("created_at", "id")]

@@ -23,7 +23,7 @@ from django.db.models import Manager, Model, QuerySet
 from ecommerce.errors import DomainError
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("outbox", "accounts", "inventory", "catalog", "cart", "orders", "payments", "storefront")
+APPS = ("outbox", "accounts", "inventory", "catalog", "cart", "orders", "payments", "privacy", "storefront")
 PUBLIC = {app: f"{app}.services" for app in APPS if app != "storefront"}  # the shop's pages serve no other app
 PLAIN_CONSTANTS = (int, str, float, frozenset, tuple, types.MappingProxyType)
 

@@ -124,7 +124,8 @@ def test_accounts_answers_match_the_schema(api):
     api.expect(401, "POST", "/auth/refresh", "token_revoked", body={"refresh": rotated["refresh"]})
     api.expect(401, "GET", "/auth/me", "token_revoked", token=access)
 
-    # Verification, password change and reset
+    # Verification, password change and reset (signed in again: reusing a rotated refresh token ended the sessions)
+    access = api.expect(200, "POST", "/auth/login", body={"email": email, "password": PASSWORD})["access"]
     api.expect(400, "POST", "/auth/verify-email", "invalid_token", body={"token": "forged"})
     api.expect(202, "POST", "/auth/verify-email/resend", token=access)
     api.expect(200, "POST", "/auth/verify-email", body={"token": emailed_token(api, email)})
@@ -139,6 +140,14 @@ def test_accounts_answers_match_the_schema(api):
     api.expect(400, "POST", "/auth/password-reset/confirm", "password_too_short", body={**reset, "newPassword": "x"})
     api.expect(200, "POST", "/auth/password-reset/confirm", body=reset)
     api.expect(400, "POST", "/auth/password-reset/confirm", "invalid_token", body=reset)
+
+    # Export, then deletion
+    access = api.expect(200, "POST", "/auth/login", body={"email": email, "password": PASSWORD})["access"]
+    assert api.expect(200, "GET", "/auth/me/export", token=access)["profile"]["email"] == email
+    api.expect(401, "GET", "/auth/me/export", "not_authenticated")
+    api.expect(400, "DELETE", "/auth/me", "wrong_password", token=access, body={"password": "Wrong-Passw0rd-x"})
+    api.expect(204, "DELETE", "/auth/me", token=access, body={"password": PASSWORD})
+    api.expect(401, "POST", "/auth/login", "invalid_credentials", body={"email": email, "password": PASSWORD})
 
 
 def test_catalogue_and_stock_answers_match_the_schema(api, e2e_server):

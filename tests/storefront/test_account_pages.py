@@ -89,3 +89,22 @@ def test_the_account_pages_are_throttled_like_the_login(visitor):
 def test_the_account_forms_need_csrf(shopper):
     browser = Client(enforce_csrf_checks=True)
     assert browser.post("/shop/account/forgot-password/", {"email": shopper.email}).status_code == 403
+
+
+def test_the_account_page_offers_the_data_as_a_file(shop, shopper):
+    page = html(shop.get("/shop/account/"))
+    assert 'href="/shop/account/export/" download' in page
+    response = shop.get("/shop/account/export/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert response["Content-Disposition"].startswith('attachment; filename="my-shop-data-')
+    data = response.json()
+    assert data["profile"]["email"] == shopper.email and data["orders"] == [] and "exportedAt" in data
+
+
+def test_deleting_the_account_asks_for_the_password_then_logs_out(shop, shopper):
+    wrong = shop.post("/shop/account/delete/", {"password": "not-it"})
+    assert wrong.status_code == 400 and "This is not your current password." in html(wrong)
+    deleted = shop.post("/shop/account/delete/", {"password": PASSWORD}, follow=True)
+    assert "Your account is deleted." in html(deleted)
+    assert "Log out" not in html(deleted)
+    assert not Client().login(email=shopper.email, password=PASSWORD)
