@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services as accounts
+from ecommerce.errors import DomainError
 from ecommerce.renderers import CamelCaseJSONRenderer
 from ecommerce.urlpatterns import site_url
 from privacy import services as privacy
@@ -38,24 +39,32 @@ def account(request):
     return render(request, "storefront/account.html", {"account": accounts.get_user(user_id=request.user.id)})
 
 
-@require_http_methods(["GET", "POST"])
-def verify_email(request):
-    """The link of the verification email: a button that confirms (a GET changes nothing: mail scanners open links)."""
-    form = TokenForm(request.POST if request.method == "POST" else {"token": request.GET.get("token", "")})
+def _form_page(request, template: str, form, act) -> HttpResponse:
+    """A page with one form. A valid POST within the rate limit calls ``act(cleaned_data)`` for the next
+    page; a domain error it raises shows on the form. Otherwise the page (400 when the form has errors)."""
     if request.method == "POST":
         refused = _refused_too_often(request)
         if refused is not None:
             return refused
         if form.is_valid():
             try:
-                accounts.verify_email(token=form.cleaned_data["token"])
-            except accounts.InvalidToken as error:
-                form.add_error(None, error.message)
-            else:
-                messages.success(request, "Your email address is confirmed. Thank you!")
-                return redirect("storefront:account" if request.user.is_authenticated else "storefront:login")
-    status = 400 if form.errors else 200
-    return render(request, "storefront/verify_email.html", {"form": form}, status=status)
+                return act(form.cleaned_data)
+            except DomainError as error:
+                form_error(form, error)
+    return render(request, template, {"form": form}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def verify_email(request):
+    """The link of the verification email: a button that confirms (a GET changes nothing: mail scanners open links)."""
+
+    def confirm(data):
+        accounts.verify_email(token=data["token"])
+        messages.success(request, "Your email address is confirmed. Thank you!")
+        return redirect("storefront:account" if request.user.is_authenticated else "storefront:login")
+
+    form = TokenForm(request.POST if request.method == "POST" else {"token": request.GET.get("token", "")})
+    return _form_page(request, "storefront/verify_email.html", form, confirm)
 
 
 @require_POST
@@ -76,61 +85,39 @@ def resend_verification(request):
 @require_http_methods(["GET", "POST"])
 @shopper_required
 def change_password(request):
+    def change(data):
+        changed = accounts.change_password(user_id=request.user.id, **data, site_url=site_url(request))
+        # A new session for this browser; every other one no longer matches the password and ends.
+        login(request, authenticate(request, email=changed.email, password=data["new_password"]))
+        messages.success(request, "Your password is changed. Your other sessions are signed out.")
+        return redirect("storefront:account")
+
     form = PasswordChangeForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST":
-        refused = _refused_too_often(request)
-        if refused is not None:
-            return refused
-        if form.is_valid():
-            try:
-                changed = accounts.change_password(
-                    user_id=request.user.id, **form.cleaned_data, site_url=site_url(request)
-                )
-            except (accounts.WrongPassword, accounts.WeakPassword) as error:
-                form_error(form, error)
-            else:  # a new session for this browser; every other one no longer matches the password and ends
-                login(request, authenticate(request, email=changed.email, password=form.cleaned_data["new_password"]))
-                messages.success(request, "Your password is changed. Your other sessions are signed out.")
-                return redirect("storefront:account")
-    status = 400 if form.errors else 200
-    return render(request, "storefront/password_change.html", {"form": form}, status=status)
+    return _form_page(request, "storefront/password_change.html", form, change)
 
 
 @require_http_methods(["GET", "POST"])
 def forgot_password(request):
+    def send_link(data):  # the same page whether the email has an account or not
+        accounts.request_password_reset(email=data["email"], site_url=site_url(request))
+        return render(request, "storefront/check_email.html", {"email": data["email"], "reset": True})
+
     form = ForgotPasswordForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST":
-        refused = _refused_too_often(request)
-        if refused is not None:
-            return refused
-        if form.is_valid():  # the same page whether the email has an account or not
-            accounts.request_password_reset(email=form.cleaned_data["email"], site_url=site_url(request))
-            return render(request, "storefront/check_email.html", {"email": form.cleaned_data["email"], "reset": True})
-    status = 400 if form.errors else 200
-    return render(request, "storefront/forgot_password.html", {"form": form}, status=status)
+    return _form_page(request, "storefront/forgot_password.html", form, send_link)
 
 
 @require_http_methods(["GET", "POST"])
 def reset_password(request):
     """The link of the reset email: choose a new password (the token travels in a hidden field)."""
+
+    def reset(data):
+        accounts.reset_password(**data)
+        messages.success(request, "Your password is changed. Log in with it.")
+        return redirect("storefront:login")
+
     data = request.POST if request.method == "POST" else None
     form = ResetPasswordForm(data, initial={"token": request.GET.get("token", "")})
-    if request.method == "POST":
-        refused = _refused_too_often(request)
-        if refused is not None:
-            return refused
-        if form.is_valid():
-            try:
-                accounts.reset_password(**form.cleaned_data)
-            except accounts.InvalidToken as error:
-                form.add_error(None, error.message)
-            except accounts.WeakPassword as error:
-                form_error(form, error)
-            else:
-                messages.success(request, "Your password is changed. Log in with it.")
-                return redirect("storefront:login")
-    status = 400 if form.errors else 200
-    return render(request, "storefront/reset_password.html", {"form": form}, status=status)
+    return _form_page(request, "storefront/reset_password.html", form, reset)
 
 
 @require_GET
@@ -147,19 +134,11 @@ def export(request):
 @require_http_methods(["GET", "POST"])
 @shopper_required
 def delete_account(request):
+    def delete(data):
+        accounts.delete_account(user_id=request.user.id, password=data["password"])
+        logout(request)
+        messages.info(request, "Your account is deleted. Thank you for shopping with us.")
+        return redirect("storefront:product-list")
+
     form = DeleteAccountForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST":
-        refused = _refused_too_often(request)
-        if refused is not None:
-            return refused
-        if form.is_valid():
-            try:
-                accounts.delete_account(user_id=request.user.id, password=form.cleaned_data["password"])
-            except accounts.WrongPassword as error:
-                form_error(form, error)
-            else:
-                logout(request)
-                messages.info(request, "Your account is deleted. Thank you for shopping with us.")
-                return redirect("storefront:product-list")
-    status = 400 if form.errors else 200
-    return render(request, "storefront/delete_account.html", {"form": form}, status=status)
+    return _form_page(request, "storefront/delete_account.html", form, delete)

@@ -106,8 +106,9 @@ def throttle_wait(request: HttpRequest, scope: str = "auth") -> int | None:
 
 
 def form_error(form, error: DomainError) -> None:
-    """Show a domain error on the field it names, or above the form."""
-    form.add_error(error.attr if error.attr in form.fields else None, error.message)
+    """Show a domain error on the (visible) field it names, or above the form."""
+    field = form.fields.get(error.attr) if error.attr else None
+    form.add_error(error.attr if field is not None and not field.widget.is_hidden else None, error.message)
 
 
 def auth_page(request, template: str, form, status: int = 200) -> HttpResponse:
