@@ -41,6 +41,7 @@ from storefront.pages import (
     safe_next,
     shop_page,
     shopper_required,
+    throttle_wait,
     throttled_page,
     too_many_attempts_page,
 )
