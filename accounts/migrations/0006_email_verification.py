@@ -12,7 +12,7 @@ def accounts_made_before_verification_count_as_verified(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_token_versions'),
+        ('accounts', '0005_catalog_managers_keep_categories'),
     ]
 
     operations = [
