@@ -75,7 +75,9 @@ def new_password_field():
     return serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
 
 
-class RefreshInputSerializer(serializers.Serializer):
+class RefreshInputSerializer(StrictSerializer):
+    unknown_fields_ignored = True
+
     refresh = serializers.CharField(max_length=2000)
 
 
@@ -107,7 +109,9 @@ REGISTERED = (
 
 
 class RegisterView(AuthThrottledView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
+        unknown_fields_ignored = True  # e.g. a form's other fields; `isStaff` among them changes nothing
+
         name = serializers.CharField(max_length=150)
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
@@ -179,7 +183,9 @@ class ResendVerificationView(AccountChangeView):
 
 
 class LoginView(AuthThrottledView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
+        unknown_fields_ignored = True  # e.g. a form's other fields
+
         email = serializers.CharField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 

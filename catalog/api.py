@@ -1,6 +1,7 @@
 """/products endpoints: thin views over catalog.services (writes) and catalog.selectors (reads)."""
 
 from dataclasses import replace
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.paginator import InvalidPage
@@ -19,7 +20,14 @@ from catalog.models import MAX_PRICE, MIN_PRICE
 from catalog.services import MAX_STOCK
 from ecommerce.api import error_responses, staff_permission_responses
 from ecommerce.permissions import HasRequiredPermissions, IsStaffOrReadOnly, require_permissions
-from ecommerce.serializers import StrictSerializer, money_field, query_params
+from ecommerce.serializers import (
+    MoneyInputField,
+    QueryBooleanField,
+    StrictSerializer,
+    money_field,
+    query_params,
+    query_text_schema,
+)
 
 # Wire name -> model field, for ?ordering= (each also with a "-" prefix for descending order).
 ORDERING_FIELDS = {"price": "price", "name": "name", "createdAt": "created_at"}
@@ -75,18 +83,41 @@ class ProductInputSerializer(StrictSerializer):
         '"" for none. One not in that list is refused with `unknown_category`: it is not created.',
     )
     sku = serializers.CharField(max_length=64, allow_blank=True, allow_null=True, required=False)
-    price = money_field(min_value=MIN_PRICE, max_value=MAX_PRICE)
+    price = MoneyInputField(min_value=MIN_PRICE, max_value=MAX_PRICE)
     stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, help_text="Units available to buy now.")
 
 
-PRICE_PARAMETER = {"type": "number", "minimum": 0, "maximum": 9999999999.99, "multipleOf": 0.01}
+class ProductFilterSerializer(serializers.Serializer):
+    """The list's query parameters (blank ones count as absent)."""
+
+    search = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    category = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    min_price = MoneyInputField(required=False, min_value=Decimal(0), max_value=Decimal("9999999999.99"))
+    max_price = MoneyInputField(required=False, min_value=Decimal(0), max_value=Decimal("9999999999.99"))
+    in_stock = QueryBooleanField(required=False)
+    is_active = QueryBooleanField(required=False)
+    ordering = serializers.ChoiceField(ORDERING_CHOICES, required=False)
+
+    def validate_ordering(self, value: str) -> str:
+        sign = "-" if value.startswith("-") else ""
+        return sign + ORDERING_FIELDS[value.removeprefix("-")]
+
+
+FILTERS = ProductFilterSerializer().fields
+PRICE_PARAMETER = {"type": "string", "format": "decimal", "pattern": FILTERS["min_price"].pattern}
 LIST_PARAMETERS = [
-    OpenApiParameter("search", str, description="Case-insensitive text in the name, description or SKU."),
     OpenApiParameter(
-        "category", str, description="A category's name or slug, in any case (`home` finds the products in `Home`)."
+        "search",
+        query_text_schema(FILTERS["search"]),
+        description="Case-insensitive text in the name, description or SKU.",
     ),
-    OpenApiParameter("minPrice", PRICE_PARAMETER, description="Lowest price, inclusive."),
-    OpenApiParameter("maxPrice", PRICE_PARAMETER, description="Highest price, inclusive."),
+    OpenApiParameter(
+        "category",
+        query_text_schema(FILTERS["category"]),
+        description="A category's name or slug, in any case (`home` finds the products in `Home`).",
+    ),
+    OpenApiParameter("minPrice", PRICE_PARAMETER, description="Lowest price, inclusive, e.g. `5` or `4.99`."),
+    OpenApiParameter("maxPrice", PRICE_PARAMETER, description="Highest price, inclusive, e.g. `50` or `49.99`."),
     OpenApiParameter(
         "inStock", bool, description="`true`: only products with stock available; `false`: only those without."
     ),
@@ -104,18 +135,7 @@ class ProductListView(GenericAPIView):
     permission_classes = [IsStaffOrReadOnly, HasRequiredPermissions]
     required_permissions = {"POST": ["catalog.add_product"]}
 
-    class FilterSerializer(serializers.Serializer):
-        search = serializers.CharField(max_length=200, required=False)
-        category = serializers.CharField(max_length=100, required=False)
-        min_price = money_field(required=False, min_value=0)
-        max_price = money_field(required=False, min_value=0)
-        in_stock = serializers.BooleanField(required=False)
-        is_active = serializers.BooleanField(required=False)
-        ordering = serializers.ChoiceField(ORDERING_CHOICES, required=False)
-
-        def validate_ordering(self, value: str) -> str:
-            sign = "-" if value.startswith("-") else ""
-            return sign + ORDERING_FIELDS[value.removeprefix("-")]
+    FilterSerializer = ProductFilterSerializer
 
     @extend_schema(
         operation_id="products_list",

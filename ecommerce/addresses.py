@@ -21,15 +21,20 @@ PHONE_MAX_LENGTH = 32
 COUNTRY_NAMES = {country.alpha_2: country.name for country in pycountry.countries}
 COUNTRY_CHOICES = sorted(COUNTRY_NAMES.items(), key=lambda item: item[1])
 
-_POSTAL_CODE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 -]*[A-Za-z0-9])?")
-_PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{3,30}")
-# Control, format, surrogate, private-use and unassigned characters: never part of an address.
-_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+# The rules as regular expressions (Python, ECMAScript and Rust syntax alike): the API schema states them.
+POSTAL_CODE_PATTERN = "[A-Za-z0-9](?:[A-Za-z0-9 -]*[A-Za-z0-9])?"
+# 4 to 31 characters after an optional +, the last one not a space (trimmed values never end with one).
+PHONE_PATTERN = r"\+?[0-9][0-9 ()./-]{2,29}[0-9()./-]"
+_POSTAL_CODE = re.compile(POSTAL_CODE_PATTERN)
+_PHONE = re.compile(PHONE_PATTERN)
+# Control, format (invisible), surrogate and private-use characters: never part of an address. Unassigned code
+# points are welcome: one unassigned in this server's Unicode version may be a new letter or emoji to a client.
+UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
 
 
 def validate_printable(value: str) -> None:
     """Refuse control and invisible characters (letters of any script are welcome)."""
-    if any(unicodedata.category(char) in _UNPRINTABLE for char in value):
+    if any(unicodedata.category(char) in UNPRINTABLE_CATEGORIES for char in value):
         raise ValidationError("Remove the control or invisible characters.", code="invalid_characters")
 
 

@@ -10,7 +10,7 @@ from drf_standardized_errors.openapi_utils import get_flat_serializer_fields, ge
 from rest_framework import serializers
 
 from ecommerce.api import DocumentedErrors, ErrorCode
-from ecommerce.serializers import StrictSerializer
+from ecommerce.serializers import MoneyInputField, StrictSerializer, text_pattern
 
 PATH_ID_PATTERN = "^[0-9]{1,18}$"
 MAX_PATH_ID = 10**18 - 1
@@ -66,8 +66,23 @@ class AutoSchema(SpectacularAutoSchema):
         schema = super()._map_basic_serializer(serializer, direction)
         if not vars(type(serializer)).get("__doc__"):
             schema.pop("description", None)  # a docstring inherited from a base class is about the base
-        if direction == "request" and isinstance(force_instance(serializer), StrictSerializer):
-            schema["additionalProperties"] = False  # unknown fields are refused (400 unknown_field)
+        serializer = force_instance(serializer)
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            if not serializer.unknown_fields_ignored:
+                schema["additionalProperties"] = False  # unknown fields are refused (400 unknown_field)
+            if serializer.shapes:
+                schema["oneOf"] = [
+                    {"required": [_camel(name) for name in shape]} if shape else {"maxProperties": 0}
+                    for shape in serializer.shapes
+                ]
+        return schema
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and isinstance(field, MoneyInputField):
+            schema["pattern"] = field.pattern  # the bounds too: a string has no minimum
+        elif direction == "request" and isinstance(field, serializers.CharField) and "format" not in schema:
+            schema["pattern"] = text_pattern(field)  # what DRF and our validators refuse (NUL, blank...)
         return schema
 
     def _get_request_body(self, direction="request"):
@@ -192,7 +207,7 @@ class AutoSchema(SpectacularAutoSchema):
         codes = {"invalid"}
         for field in get_serializer_fields_with_error_codes(get_flat_serializer_fields(serializer)):
             codes.update(field.error_codes)
-        if isinstance(serializer, StrictSerializer):
+        if isinstance(serializer, StrictSerializer) and not serializer.unknown_fields_ignored:
             codes.add("unknown_field")
         return [ErrorCode(400, code) for code in sorted(codes)]
 

@@ -42,6 +42,8 @@ class StockLevelView(APIView):
         return [IsAuthenticated()]
 
     class UpdateSerializer(StrictSerializer):
+        shapes = (("stock",), ("adjust_by",))
+
         stock = serializers.IntegerField(min_value=0, max_value=MAX_STOCK, required=False)
         adjust_by = serializers.IntegerField(min_value=-MAX_STOCK, max_value=MAX_STOCK, required=False)
         reason = serializers.CharField(max_length=255, required=False, allow_blank=True)

@@ -18,7 +18,14 @@ from ecommerce.idempotency import (
 )
 from ecommerce.money import AmountTooLarge
 from ecommerce.permissions import HasRequiredPermissions, IsStaff
-from ecommerce.serializers import ADDRESS_ERRORS, AddressSerializer, StrictSerializer, amount_field, query_params
+from ecommerce.serializers import (
+    ADDRESS_ERRORS,
+    AddressSerializer,
+    QueryIntegerField,
+    StrictSerializer,
+    amount_field,
+    query_params,
+)
 from ecommerce.throttling import NewAttemptThrottle
 from inventory.services import InsufficientStock
 from orders import selectors, services
@@ -102,6 +109,9 @@ class CheckoutView(APIView):
     throttle_scope = "checkout"
 
     class InputSerializer(StrictSerializer):
+        # No delivery, or a shipping method with a new or a saved address (the service says which is missing).
+        shapes = ((), ("shipping_method_id", "shipping_address"), ("shipping_method_id", "address_id"))
+
         shipping_address = AddressSerializer(required=False, help_text="Where to deliver (or `addressId`).")
         address_id = serializers.IntegerField(
             required=False, min_value=1, max_value=MAX_ID, help_text="A saved address of `/auth/me/addresses`."
@@ -148,7 +158,8 @@ class CheckoutView(APIView):
         "`reserved_units_limit`): pay or cancel an order first. At most `CHECKOUT_THROTTLE_RATE` (20/min) "
         "checkouts per user (429 `throttled`, `Retry-After`); replays of an `Idempotency-Key` do not count.\n\n"
         "Delivery: give `shippingMethodId` and either `shippingAddress` or a saved `addressId`; the method's "
-        "price for the subtotal is copied into `shipping` and `total` = `subtotal` + `shipping`. An empty body "
+        "price for the subtotal is copied into `shipping` and `total` = `subtotal` + `shipping` (a method not on offer "
+        "is 404 `shipping_method_unavailable`). An empty body "
         "`{}` places an order without delivery (no address, no shipping charged). Address fields are checked as in "
         "`/auth/me/addresses` (400 `attr` e.g. `shippingAddress.country`, code `invalid_country`).",
         examples=[OpenApiExample("Check out", value={}, request_only=True)],
@@ -189,7 +200,7 @@ class OrderListView(GenericAPIView):
     permission_classes = [IsAuthenticated]
 
     class FilterSerializer(serializers.Serializer):
-        user_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+        user_id = QueryIntegerField(required=False, min_value=1, max_value=2**63 - 1)
         status = serializers.ChoiceField(choices=Order.Status.choices, required=False)
 
     @extend_schema(

@@ -55,7 +55,7 @@ class AmbiguousAddress(DomainError):
     default_message = "Give either shippingAddress or addressId, not both."
 
 
-class ShippingMethodUnavailable(DomainError):
+class ShippingMethodUnavailable(NotFound):
     code = "shipping_method_unavailable"
     default_message = "This shipping method is not offered."
 

@@ -17,7 +17,7 @@ from ecommerce.idempotency import (
     RequestInProgress,
     idempotent,
 )
-from ecommerce.serializers import AddressSerializer, StrictSerializer, amount_field, query_params
+from ecommerce.serializers import AddressSerializer, QueryIntegerField, StrictSerializer, amount_field, query_params
 from ecommerce.throttling import NewAttemptThrottle
 from orders import services as orders
 from payments import selectors, services
@@ -113,7 +113,7 @@ class PaymentsView(GenericAPIView):
         order = PaidOrderSerializer(help_text="The order, now `paid`.")
 
     class FilterSerializer(serializers.Serializer):
-        order_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+        order_id = QueryIntegerField(min_value=1, max_value=MAX_ID, required=False)
 
     @extend_schema(
         operation_id="payment_list",

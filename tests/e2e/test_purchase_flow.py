@@ -113,7 +113,7 @@ def test_the_whole_purchase_flow(e2e_server):
     cart = ann.ok("POST", "/cart", {"productId": tea["id"], "quantity": 1})
     assert cart["subtotal"] == "28.00"
     # ...delivered to a saved address by Express (Bob's orders below use the original `{}` body: no delivery)
-    address = {"name": "Ann Ås", "line1": "1 Kungsgatan", "city": "Göteborg", "postalCode": "411 19", "country": "se"}
+    address = {"name": "Ann Ås", "line1": "1 Kungsgatan", "city": "Göteborg", "postalCode": "411 19", "country": "SE"}
     bad = ann.call("POST", "/auth/me/addresses", {**address, "country": "XX"})
     assert bad.status_code == 400 and error_code(bad) == "invalid_country"
     home = ann.ok("POST", "/auth/me/addresses", address, 201)

@@ -137,7 +137,7 @@ def test_a_retried_checkout_with_the_same_key_answers_the_first_order(customer, 
         ({"shippingMethodId": 2**63}, 400, ("shippingMethodId", "max_value")),
         (
             {"shippingAddress": ADDRESS, "shippingMethodId": 999999},
-            400,
+            404,
             ("shippingMethodId", "shipping_method_unavailable"),
         ),
         ({"addressId": 999999, "shippingMethodId": "STANDARD"}, 404, (None, "not_found")),
@@ -186,7 +186,7 @@ def test_a_withdrawn_method_cannot_be_chosen(customer, customer_client, methods)
     methods["Express"].save()
     fill(customer)
     response = checkout(customer_client, {"shippingAddress": ADDRESS, "shippingMethodId": methods["Express"].id})
-    assert response.status_code == 400 and error(response)[1] == "shipping_method_unavailable"
+    assert response.status_code == 404 and error(response)[1] == "shipping_method_unavailable"
 
 
 def test_the_database_refuses_a_total_that_does_not_add_up(paid_order):
