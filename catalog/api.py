@@ -90,8 +90,9 @@ class ProductInputSerializer(StrictSerializer):
 class ProductFilterSerializer(serializers.Serializer):
     """The list's query parameters (blank ones count as absent)."""
 
-    search = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    category = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    # Untrimmed, so that maxLength counts what was sent, as the schema says.
+    search = serializers.CharField(max_length=200, required=False, allow_blank=True, trim_whitespace=False)
+    category = serializers.CharField(max_length=100, required=False, allow_blank=True, trim_whitespace=False)
     min_price = MoneyInputField(required=False, min_value=Decimal(0), max_value=Decimal("9999999999.99"))
     max_price = MoneyInputField(required=False, min_value=Decimal(0), max_value=Decimal("9999999999.99"))
     in_stock = QueryBooleanField(required=False)

@@ -27,14 +27,19 @@ POSTAL_CODE_PATTERN = "[A-Za-z0-9](?:[A-Za-z0-9 -]*[A-Za-z0-9])?"
 PHONE_PATTERN = r"\+?[0-9][0-9 ()./-]{2,29}[0-9()./-]"
 _POSTAL_CODE = re.compile(POSTAL_CODE_PATTERN)
 _PHONE = re.compile(PHONE_PATTERN)
-# Control, format (invisible), surrogate and private-use characters: never part of an address. Unassigned code
-# points are welcome: one unassigned in this server's Unicode version may be a new letter or emoji to a client.
+# Control, invisible formatting (bidi overrides, zero-width spaces...), surrogate and private-use characters of
+# the Basic Multilingual Plane: never part of an address. Past it they are welcome: the tag characters of flag
+# emoji are formatting characters, and a code point unassigned here may be a new letter to a client.
 UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
+
+
+def is_unprintable(char: str) -> bool:
+    return char <= "\uffff" and unicodedata.category(char) in UNPRINTABLE_CATEGORIES
 
 
 def validate_printable(value: str) -> None:
     """Refuse control and invisible characters (letters of any script are welcome)."""
-    if any(unicodedata.category(char) in UNPRINTABLE_CATEGORIES for char in value):
+    if any(map(is_unprintable, value)):
         raise ValidationError("Remove the control or invisible characters.", code="invalid_characters")
 
 

@@ -96,6 +96,11 @@ class AutoSchema(SpectacularAutoSchema):
             self.method = "DELETE"
 
     def _get_request_for_media_type(self, serializer, direction="request"):
+        schema, required = self._request_for_media_type(serializer, direction)
+        shapes = getattr(force_instance(serializer), "shapes", ())
+        return schema, required or (bool(shapes) and () not in shapes)  # no shape is an empty body
+
+    def _request_for_media_type(self, serializer, direction):
         if self.method != "PATCH" or getattr(self.view, "patch_is_partial", False):
             return super()._get_request_for_media_type(serializer, direction)
         # This PATCH validates its body in full (e.g. `{quantity}` of a cart line): document it as such.
@@ -128,6 +133,13 @@ class AutoSchema(SpectacularAutoSchema):
         if paginator is not None:
             paginator.documented_path = self.path.rstrip("/")
         return paginator
+
+    def _get_parameters(self):
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            if parameter["in"] == "query":
+                parameter["allowEmptyValue"] = True  # a blank value counts as absent (serializers.query_params)
+        return parameters
 
     # --- Path ids are integers ------------------------------------------------------------------------
 

@@ -1,8 +1,6 @@
 """Serializer building blocks shared by every app's API."""
 
 import re
-import sys
-import unicodedata
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
@@ -99,28 +97,21 @@ class MoneyInputField(serializers.DecimalField):
 
 
 def _character_class(wanted: Callable[[str], bool]) -> str:
-    """The body of a regex character class of the code points ``wanted`` (Python, ECMAScript and Rust syntax).
-
-    Code points past U+FFFF are written as themselves: the engines agree on no escape for them. Surrogates are
-    left out: no engine but Python's can name them, and text holding one is refused anyway.
-    """
+    """The body of a regex character class (Python, ECMAScript and Rust syntax alike) of the characters of the
+    Basic Multilingual Plane that are ``wanted``, surrogates aside: no engine but Python's can name one."""
     ranges: list[tuple[int, int]] = []
-    for code in range(sys.maxunicode + 1):
-        if wanted(chr(code)) and not 0xD800 <= code <= 0xDFFF:
+    for code in [*range(0xD800), *range(0xE000, 0x10000)]:
+        if wanted(chr(code)):
             if ranges and ranges[-1][1] == code - 1:
                 ranges[-1] = (ranges[-1][0], code)
             else:
                 ranges.append((code, code))
-
-    def escaped(code: int) -> str:
-        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
-
-    return "".join(escaped(a) if a == b else f"{escaped(a)}-{escaped(b)}" for a, b in ranges)
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
 
 
 # What str.strip() trims (which is what DRF trims), spelled out: engines disagree on what \s matches.
 WHITESPACE = _character_class(str.isspace)
-UNPRINTABLE = _character_class(lambda char: unicodedata.category(char) in addresses.UNPRINTABLE_CATEGORIES)
+UNPRINTABLE = _character_class(addresses.is_unprintable)
 # The regex a text field's value (once trimmed) must match, by the validator that checks it.
 VALIDATOR_PATTERNS = (
     (addresses.validate_postal_code, addresses.POSTAL_CODE_PATTERN),
@@ -153,8 +144,8 @@ def amount_field(**kwargs) -> serializers.DecimalField:
 
 
 def query_params(request) -> dict[str, str]:
-    """The query string in snake_case, one value per name; blank (or only whitespace) values count as absent."""
-    return underscoreize({name: value for name, value in request.query_params.items() if value.strip()})
+    """The query string in snake_case, one value per name; blank values count as absent (``allowEmptyValue``)."""
+    return underscoreize({name: value for name, value in request.query_params.items() if value != ""})
 
 
 class QueryBooleanField(serializers.BooleanField):
