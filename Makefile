@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run test fault lint check bench bench-scale clean
+.PHONY: run run-split test test-split fault lint check bench bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,21 @@ run: $(VENV)/.runtime .env
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+# `make run-split`: the same shop as three processes behind nginx on $(PORT) (deploy/topology.py): accounts,
+# catalog, inventory, admin and shop / cart and orders / payments, calling each other over HTTP with a
+# service credential. Needs nginx (apt-get install nginx). Ctrl-C stops them all.
+run-split: $(VENV)/.runtime .env
+	@LOG_LEVEL=ERROR $(BIN)/python manage.py migrate --noinput
+	@LOG_LEVEL=ERROR $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@LOG_LEVEL=ERROR $(BIN)/python manage.py load_demo_catalogue
+	@LOG_LEVEL=ERROR $(BIN)/python manage.py ensure_demo_staff
+	@SERVICE_TOKEN="$${SERVICE_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')}" \
+	AUTH_THROTTLE_RATE="$(RUN_AUTH_THROTTLE_RATE)" GATEWAY_PORT=$(PORT) exec $(BIN)/python -m deploy.topology
+
+# The split suite (tests/split): the e2e flow and the remote calls through nginx and three processes (PostgreSQL).
+test-split: $(VENV)/.dev
+	RUN_SPLIT_SUITE=1 $(BIN)/python -m pytest tests/split -p no:cacheprovider
 
 # The fault suite (tests/fault): its own PostgreSQL cluster, Redis and gunicorn, broken under load (~3 min).
 fault: $(VENV)/.dev

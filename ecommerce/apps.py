@@ -20,11 +20,12 @@ class EcommerceConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from ecommerce import checks  # noqa: F401  (registers the deployment checks)
+        from ecommerce import checks, remote  # noqa: F401  (checks registers the deployment checks)
         from ecommerce.security import start_staff_session
 
         user_logged_in.connect(start_staff_session, dispatch_uid="ecommerce.security.start_staff_session")
 
+        remote.install()  # before the apps start: their ready() may hold on to a remote app's functions
         post_migrate.connect(create_cache_tables, sender=self, dispatch_uid="ecommerce.apps.create_cache_tables")
 
 

@@ -30,6 +30,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, transaction
+from django.http import JsonResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
@@ -194,3 +195,30 @@ def idempotent(scope: str, *, atomic: bool = False):
         return wrapper
 
     return decorator
+
+
+def remember_call(*, scope: str, key: str, fingerprint: str, run) -> JsonResponse:
+    """Answer an internal call (``ecommerce.remote``) once per key: ``run()`` gives (status, body), kept if 200.
+
+    A retry of a call that succeeded gets the first body back; one that arrives while the first still runs
+    answers 409 (the caller retries); a failed call gives its key back.
+    """
+    if not key:
+        status, body = run()
+        return JsonResponse(body, status=status)
+    try:
+        claim = _claim(user_id=0, scope=scope, key=key, fingerprint=fingerprint)
+    except DomainError as refused:
+        return JsonResponse({"code": refused.code}, status=refused.status)
+    if isinstance(claim, Response):
+        return JsonResponse(claim.data, status=claim.status_code)
+    try:
+        status, body = run()
+    except Exception as error:
+        _release(claim, error)
+        raise
+    if status == 200 and "result" in body:
+        _record_response(claim, Response(body, status=status))
+    else:
+        _release(claim)
+    return JsonResponse(body, status=status)

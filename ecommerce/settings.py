@@ -9,6 +9,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
+from ecommerce.remote import parse_remote_apps
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
 
@@ -61,6 +63,13 @@ INSTALLED_APPS = [
 # Which apps' URLs this process serves (accounts, catalog, inventory, cart, orders, payments, privacy, admin,
 # storefront), for running apps apart behind a gateway. Unset: all of them, in one process.
 SERVE_APPS = env_list("SERVE_APPS", "accounts,catalog,inventory,cart,orders,payments,privacy,admin,storefront")
+# Apps that run in another process: ``app=base URL`` pairs (e.g. "payments=http://127.0.0.1:8103"). Their public
+# functions are then called over HTTP (ecommerce.remote), with SERVICE_TOKEN, the credential every process of
+# one shop shares; a process serves /internal/<app>/... for its own apps only when SERVICE_TOKEN is set.
+REMOTE_APPS = parse_remote_apps(os.environ.get("REMOTE_APPS", ""))
+SERVICE_TOKEN = os.environ.get("SERVICE_TOKEN", "")
+REMOTE_TIMEOUT_SECONDS = float(os.environ.get("REMOTE_TIMEOUT_SECONDS", "10"))
+REMOTE_RETRIES = int(os.environ.get("REMOTE_RETRIES", "3"))
 
 MIDDLEWARE = [
     "ecommerce.middleware.RequestLogMiddleware",

@@ -10,6 +10,7 @@ from django.urls import include, path, re_path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from ecommerce.remote import internal_urlpatterns
 from ecommerce.urlpatterns import mount, route
 from ecommerce.views import HealthView, PingView, media, plain_ping
 
@@ -42,6 +43,7 @@ def served_urlpatterns(apps) -> list:
     patterns = [pattern for app in APP_ROUTES if app in apps for pattern in APP_ROUTES[app]()]
     return [
         *patterns,
+        *internal_urlpatterns(apps),  # calls from the shop's other processes; the gateway never routes them
         mount("health", [route("", HealthView.as_view(), "health")]),
         mount("api/schema", [route("", SpectacularAPIView.as_view(), "schema")]),
         # The split view serves its script from a URL rather than inline, as the Content-Security-Policy requires.

@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,8 @@ from pathlib import Path
 import dj_database_url
 import psycopg
 import pytest
-import requests
+
+from deploy import topology
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -82,25 +82,8 @@ def _throwaway_database(tmp_path_factory):
     return url, drop
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen, deadline_s: float = 30) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}")
-        try:
-            if requests.get(f"{url}/health", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)  # polling a port that is still opening; not waiting for test state
-    raise RuntimeError("gunicorn did not become healthy in time")
-
-
-@contextmanager
-def running_server(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
-    """gunicorn over a new, migrated database, until the block ends (``env_overrides`` add to its environment)."""
-    database_url, drop_database = _throwaway_database(tmp_path_factory)
-    env = {
+def _environment(tmp_path_factory, database_url: str, env_overrides: dict) -> dict:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ecommerce.settings",
         "DATABASE_URL": database_url,
@@ -117,28 +100,61 @@ def running_server(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
         "EMAIL_FILE_PATH": str(tmp_path_factory.mktemp("mail")),
         **env_overrides,
     }
-    server = Server(url=f"http://127.0.0.1:{_free_port()}", env=env)
-    server.manage("migrate", "--noinput")
-    server.manage("collectstatic", "--noinput")
-    log = open(tmp_path_factory.mktemp("e2e-log") / "gunicorn.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "ecommerce.wsgi", "--bind", server.url.removeprefix("http://"), "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+
+
+@contextmanager
+def _migrated_database(tmp_path_factory, env_overrides: dict) -> Iterator[Server]:
+    """A new database, migrated, with static files collected; a Server without a URL yet (its environment).
+
+    When the block ends, no cross-app invariant may be left broken (check_consistency exits 1 if one is).
+    """
+    database_url, drop_database = _throwaway_database(tmp_path_factory)
+    server = Server(url="", env=_environment(tmp_path_factory, database_url, env_overrides))
     try:
-        _wait_until_healthy(server.url, process)
+        server.manage("migrate", "--noinput")
+        server.manage("collectstatic", "--noinput")
         yield server
-        # Whatever the tests did, no cross-app invariant is left broken (check_consistency exits 1 if one is).
         server.manage("check_consistency")
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
         if drop_database:
             drop_database()
+
+
+@contextmanager
+def running_server(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
+    """gunicorn over a new, migrated database, until the block ends (``env_overrides`` add to its environment)."""
+    with _migrated_database(tmp_path_factory, env_overrides) as server:
+        server.url = f"http://127.0.0.1:{_free_port()}"
+        log = open(tmp_path_factory.mktemp("e2e-log") / "gunicorn.log", "w")  # noqa: SIM115
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "ecommerce.wsgi", "--bind", server.url.removeprefix("http://"), "--workers", "2"],
+            cwd=ROOT,
+            env=server.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            topology.wait_until_healthy(server.url, process)
+            yield server
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            log.close()
+
+
+@contextmanager
+def running_split(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
+    """The shop split into processes behind nginx (deploy/topology.py) over a new, migrated database.
+
+    The Server's URL is the gateway's; ``manage`` runs commands as an operator would (every app in process).
+    """
+    env_overrides = {"SERVICE_TOKEN": "e2e-service-" + uuid.uuid4().hex, **env_overrides}
+    with _migrated_database(tmp_path_factory, env_overrides) as server:
+        ports = {service.name: _free_port() for service in topology.SERVICES}
+        run_dir = tmp_path_factory.mktemp("split")
+        with topology.running(server.env, gateway_port=_free_port(), ports=ports, run_dir=run_dir) as urls:
+            server.url = urls["gateway"]
+            yield server
 
 
 @pytest.fixture(scope="session")

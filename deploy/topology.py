@@ -1,0 +1,143 @@
+"""The shop split into processes behind one nginx gateway, on one machine (``make run-split``, tests/split).
+
+Three gunicorn processes, each serving some apps (``SERVE_APPS``) and calling the others' public functions
+over HTTP (``REMOTE_APPS``, ``SERVICE_TOKEN``), and nginx on the gateway port routing each URL prefix to
+its owner. On separate hosts, the same environment variables with the hosts' addresses in place of
+127.0.0.1 give the same topology (docs/architecture.md).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PUBLIC_APPS = ("accounts", "catalog", "inventory", "cart", "orders", "payments")
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str  # also the nginx upstream: <name>_process
+    apps: tuple[str, ...]  # its SERVE_APPS
+
+
+SERVICES = (
+    Service("catalog", ("accounts", "catalog", "inventory", "admin", "storefront")),
+    Service("orders", ("cart", "orders")),
+    Service("payments", ("payments",)),
+)
+
+
+def service_environments(ports: dict[str, int]) -> dict[str, dict[str, str]]:
+    """Per service: the SERVE_APPS and REMOTE_APPS that place each app in exactly one process."""
+    owner = {app: service for service in SERVICES for app in service.apps}
+    environments = {}
+    for service in SERVICES:
+        remote = [f"{app}=http://127.0.0.1:{ports[owner[app].name]}" for app in PUBLIC_APPS if owner[app] != service]
+        environments[service.name] = {"SERVE_APPS": ",".join(service.apps), "REMOTE_APPS": ",".join(remote)}
+    return environments
+
+
+def render_gateway(*, gateway_port: int, ports: dict[str, int], run_dir: Path) -> Path:
+    """deploy/nginx.conf.template filled in for these ports; returns the written config's path."""
+    text = (ROOT / "deploy" / "nginx.conf.template").read_text()
+    values = {"GATEWAY_PORT": gateway_port, "RUN_DIR": run_dir}
+    values |= {f"{service.name.upper()}_PROCESS": f"127.0.0.1:{ports[service.name]}" for service in SERVICES}
+    for name, value in values.items():
+        text = text.replace(f"@{name}@", str(value))
+    config = run_dir / "nginx.conf"
+    config.write_text(text)
+    return config
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, deadline_s: float = 30) -> None:
+    """Poll ``url``/health until it answers 200; RuntimeError if ``process`` exits or time runs out."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        try:
+            if requests.get(f"{url}/health", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)  # polling a port that is still opening
+    raise RuntimeError(f"{url} did not become healthy in time")
+
+
+@contextmanager
+def _process(command: list[str], env: dict, log: Path, health_url: str) -> Iterator[subprocess.Popen]:
+    with open(log, "a") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        wait_until_healthy(health_url, process)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running(
+    base_env: dict, *, gateway_port: int, ports: dict[str, int], run_dir: Path, workers: int = 2
+) -> Iterator[dict[str, str]]:
+    """The three processes and the gateway, until the block ends; yields name -> URL (``gateway`` too).
+
+    ``base_env`` is what every process shares (database, SECRET_KEY, SERVICE_TOKEN...); the database is
+    migrated beforehand by the caller.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    with ExitStack() as stack:
+        for name, env in service_environments(ports).items():
+            command = [str(BIN / "gunicorn"), "ecommerce.wsgi", "--bind", f"127.0.0.1:{ports[name]}"]
+            # Threads: a call may come back to the process it came from (a refund: orders -> payments -> orders).
+            command += ["--workers", str(workers), "--threads", "4", "--log-level", "warning"]
+            stack.enter_context(_process(command, {**base_env, **env}, run_dir / f"{name}.log", urls[name]))
+        config = render_gateway(gateway_port=gateway_port, ports=ports, run_dir=run_dir)
+        nginx = ["nginx", "-p", str(run_dir), "-c", str(config), "-g", "daemon off;"]
+        urls["gateway"] = f"http://127.0.0.1:{gateway_port}"
+        stack.enter_context(_process(nginx, base_env, run_dir / "nginx.log", urls["gateway"]))
+        yield urls
+
+
+def main() -> None:
+    """``make run-split``: the topology on this machine until Ctrl-C (ports from GATEWAY_PORT, SPLIT_PORTS)."""
+    gateway_port = int(os.environ.get("GATEWAY_PORT", "8000"))
+    first = int(os.environ.get("SPLIT_FIRST_PORT", "8101"))
+    ports = {service.name: first + index for index, service in enumerate(SERVICES)}
+    run_dir = ROOT / ".run-split"
+    environments = service_environments(ports)
+    with running(dict(os.environ), gateway_port=gateway_port, ports=ports, run_dir=run_dir) as urls:
+        print(f"gateway   {urls['gateway']}  (nginx, {run_dir / 'nginx.conf'})")
+        for service in SERVICES:
+            env = environments[service.name]
+            print(f"{service.name:<9} {urls[service.name]}  SERVE_APPS={env['SERVE_APPS']}")
+        print(f"logs in {run_dir}; Ctrl-C stops everything.", flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            while True:
+                signal.pause()
+        except KeyboardInterrupt:
+            print("stopping...", flush=True)
+    print("stopped.")
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+if __name__ == "__main__":
+    main()
