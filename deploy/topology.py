@@ -74,11 +74,12 @@ def wait_until_healthy(url: str, process: subprocess.Popen, deadline_s: float = 
 
 
 @contextmanager
-def _process(command: list[str], env: dict, log: Path, health_url: str) -> Iterator[subprocess.Popen]:
+def _process(command: list[str], env: dict, log: Path, health_url: str | None = None) -> Iterator[subprocess.Popen]:
     with open(log, "a") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
     try:
-        wait_until_healthy(health_url, process)
+        if health_url:
+            wait_until_healthy(health_url, process)
         yield process
     finally:
         process.terminate()
@@ -95,6 +96,8 @@ def running(
 ) -> Iterator[dict[str, str]]:
     """The three processes and the gateway, until the block ends; yields name -> URL (``gateway`` too).
 
+    With ``EVENT_BROKER_URL``, also an event consumer per process and a relay publishing to the broker.
+
     ``base_env`` is what every process shares (database, SECRET_KEY, SERVICE_TOKEN...); the database is
     migrated beforehand by the caller.
     """
@@ -106,6 +109,12 @@ def running(
             # Threads: a call may come back to the process it came from (a refund: orders -> payments -> orders).
             command += ["--workers", str(workers), "--threads", "4", "--log-level", "warning"]
             stack.enter_context(_process(command, {**base_env, **env}, run_dir / f"{name}.log", urls[name]))
+            if base_env.get("EVENT_BROKER_URL"):  # each process applies its own apps' events from the broker
+                consumer = [sys.executable, "manage.py", "consume_events"]
+                stack.enter_context(_process(consumer, {**base_env, **env}, run_dir / f"{name}-events.log"))
+        if base_env.get("EVENT_BROKER_URL"):  # what in-process delivery left pending goes to the broker
+            relay = [sys.executable, "manage.py", "relay_events", "--every", "5", "--older-than", "5"]
+            stack.enter_context(_process(relay, base_env, run_dir / "relay.log"))
         config = render_gateway(gateway_port=gateway_port, ports=ports, run_dir=run_dir)
         nginx = ["nginx", "-p", str(run_dir), "-c", str(config), "-g", "daemon off;"]
         urls["gateway"] = f"http://127.0.0.1:{gateway_port}"
@@ -125,6 +134,8 @@ def main() -> None:
         for service in SERVICES:
             env = environments[service.name]
             print(f"{service.name:<9} {urls[service.name]}  SERVE_APPS={env['SERVE_APPS']}")
+        if os.environ.get("EVENT_BROKER_URL"):
+            print(f"events    relay_events every 5 s and a consume_events per process, via {_redacted(os.environ)}")
         print(f"logs in {run_dir}; Ctrl-C stops everything.", flush=True)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
@@ -133,6 +144,11 @@ def main() -> None:
         except KeyboardInterrupt:
             print("stopping...", flush=True)
     print("stopped.")
+
+
+def _redacted(env) -> str:
+    url = env["EVENT_BROKER_URL"]
+    return url.split("@", 1)[-1] if "@" in url else url
 
 
 def _interrupt(signum, frame):

@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 # The apps whose public module can run in another process.
 REMOTE_CAPABLE_APPS = ("accounts", "inventory", "catalog", "cart", "orders", "payments")
 # Public functions that configure the local process and so always run here (a port installed at start-up).
+# What crosses the wire: those apps' public modules, and the outbox's (events pushed to the app that handles them).
+WIRE_MODULES = (*REMOTE_CAPABLE_APPS, "outbox")
 LOCAL_ONLY = {"orders": {"provide_refunder"}}
 TOKEN_HEADER = "X-Service-Token"
 RETRY_STATUSES = {409, 502, 503, 504}  # 409: the first attempt of this key is still running
@@ -80,7 +82,7 @@ def parse_remote_apps(value: str) -> dict[str, str]:
 
 
 def _public_module(app: str):
-    if app not in REMOTE_CAPABLE_APPS:
+    if app not in WIRE_MODULES:
         raise UnsafeValue(f"{app!r} is not an app with a public surface")
     return importlib.import_module(f"{app}.services")
 
@@ -318,6 +320,5 @@ def internal_urlpatterns(apps) -> list:
     if not settings.SERVICE_TOKEN:
         return []
     served = "|".join(app for app in REMOTE_CAPABLE_APPS if app in apps and app not in settings.REMOTE_APPS)
-    if not served:
-        return []
+    served = f"{served}|outbox" if served else "outbox"
     return [re_path(rf"^internal/(?P<app>{served})/(?P<name>[a-z_]+)$", call, name="internal-call")]

@@ -70,6 +70,11 @@ REMOTE_APPS = parse_remote_apps(os.environ.get("REMOTE_APPS", ""))
 SERVICE_TOKEN = os.environ.get("SERVICE_TOKEN", "")
 REMOTE_TIMEOUT_SECONDS = float(os.environ.get("REMOTE_TIMEOUT_SECONDS", "10"))
 REMOTE_RETRIES = int(os.environ.get("REMOTE_RETRIES", "3"))
+# Events between processes (outbox.broker): with a broker URL (e.g. amqp://guest:guest@127.0.0.1:5672//) the
+# relay publishes pending events to it, and `consume_events` applies each process's own; exchange and queues
+# are named after EVENT_BROKER_PREFIX.
+EVENT_BROKER_URL = os.environ.get("EVENT_BROKER_URL", "")
+EVENT_BROKER_PREFIX = os.environ.get("EVENT_BROKER_PREFIX", "shop")
 
 MIDDLEWARE = [
     "ecommerce.middleware.RequestLogMiddleware",

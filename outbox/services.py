@@ -23,10 +23,14 @@ from django.db import IntegrityError, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ecommerce import remote
+from outbox import broker
 from outbox.models import HandledEvent, OutboxEvent
 
 __all__ = [
     "Event",
+    "apply_event",
+    "consume_events",
     "database_of",
     "deliver_pending",
     "list_pending_events",
@@ -109,6 +113,9 @@ def list_pending_events() -> list[Event]:
 def deliver_pending(*, older_than: timedelta = timedelta(0), limit: int = 1000) -> dict[str, int]:
     """Deliver the events left undelivered (a crash, a failing handler). Safe to run concurrently and repeatedly.
 
+    With ``EVENT_BROKER_URL`` the events are published to the broker instead (outbox.broker), and each process
+    applies its own apps' events (``consume_events``).
+
     Returns counts: delivered, failed (a handler raised: the event stays pending), busy (another deliverer
     holds it).
     """
@@ -117,12 +124,12 @@ def deliver_pending(*, older_than: timedelta = timedelta(0), limit: int = 1000) 
     for using in _databases():
         pending = OutboxEvent.objects.using(using).filter(delivered_at__isnull=True, created_at__lte=cutoff)
         for event_id in pending.order_by("created_at").values_list("pk", flat=True)[:limit]:
-            counts[_deliver(event_id, using)] += 1
+            counts[_deliver(event_id, using, via_broker=bool(settings.EVENT_BROKER_URL))] += 1
     return counts
 
 
-def _deliver(event_id, using: str) -> str:
-    """Apply one event to each of its handlers once; "delivered", "failed" or "busy"."""
+def _deliver(event_id, using: str, *, via_broker: bool = False) -> str:
+    """Apply one event to each of its handlers once (or hand it to the broker); "delivered", "failed" or "busy"."""
     now = timezone.now()
     events = OutboxEvent.objects.using(using)
     claimed = (
@@ -135,14 +142,73 @@ def _deliver(event_id, using: str) -> str:
     row = events.get(pk=event_id)
     event = Event(id=str(row.pk), type=row.type, payload=row.payload, source=using)
     try:
-        for handler in _handlers.get(event.type, []):
-            _apply(handler, event)
+        if via_broker:
+            _send_to_broker(event)
+        else:
+            _dispatch(event)
     except Exception as exc:  # left for the relay; one event's trouble must not stop the others
         logger.exception("Handling event %s (%s) failed; the relay will deliver it again.", event.id, event.type)
         events.filter(pk=event_id).update(leased_until=None, last_error=repr(exc)[:500])
         return "failed"
     events.filter(pk=event_id).update(delivered_at=timezone.now(), leased_until=None, last_error="")
     return "delivered"
+
+
+def _dispatch(event: Event) -> None:
+    """Apply ``event`` to the handlers of this process's apps, and push it to the process of each other app."""
+    remote_apps = []
+    for handler in _handlers.get(event.type, []):
+        if handler.app_label in settings.REMOTE_APPS:
+            remote_apps.append(handler.app_label)
+        else:
+            _apply(handler, event)
+    for app_label in dict.fromkeys(remote_apps):
+        remote.remote_functions("outbox", settings.REMOTE_APPS[app_label])["apply_event"](
+            event=event, app_label=app_label
+        )
+
+
+def _app_queues(event_type: str | None = None) -> dict:
+    """Each app with handlers (of ``event_type``, or of any type): its broker queue."""
+    types: dict[str, set[str]] = {}
+    for handled_type, handlers in _handlers.items():
+        for handler in handlers:
+            types.setdefault(handler.app_label, set()).add(handled_type)
+    return {
+        app_label: broker.queue_for(app_label, handled)
+        for app_label, handled in types.items()
+        if event_type is None or event_type in handled
+    }
+
+
+def _send_to_broker(event: Event) -> None:
+    message = {"id": event.id, "type": event.type, "payload": event.payload, "source": event.source}
+    broker.send(message, list(_app_queues(event.type).values()))
+
+
+def apply_event(*, event: Event, app_label: str) -> None:
+    """Apply ``event`` to the handlers of ``app_label``, an app of this process, each once (a repeat does nothing).
+
+    Raises ValueError for an app that runs in another process.
+    """
+    if app_label in settings.REMOTE_APPS:
+        raise ValueError(f"{app_label} runs in another process ({settings.REMOTE_APPS[app_label]})")
+    for handler in _handlers.get(event.type, []):
+        if handler.app_label == app_label:
+            _apply(handler, event)
+
+
+def consume_events(*, idle_seconds: float | None = None) -> int:
+    """Apply the broker's events to the handlers of this process's apps until stopped (or idle that long).
+
+    Returns how many events were applied.
+    """
+    queues = {app: queue for app, queue in _app_queues().items() if app not in settings.REMOTE_APPS}
+
+    def apply(message: dict, app_label: str) -> None:
+        apply_event(event=Event(**message), app_label=app_label)
+
+    return broker.consume(queues, apply, idle_seconds=idle_seconds)
 
 
 def _apply(handler: _Handler, event: Event) -> None:
