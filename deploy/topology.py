@@ -58,7 +58,7 @@ def render_gateway(*, gateway_port: int, ports: dict[str, int], run_dir: Path) -
     return config
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen, deadline_s: float = 30) -> None:
+def wait_until_healthy(url: str, process: subprocess.Popen, deadline_s: float = 60) -> None:
     """Poll ``url``/health until it answers 200; RuntimeError if ``process`` exits or time runs out."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
@@ -74,20 +74,24 @@ def wait_until_healthy(url: str, process: subprocess.Popen, deadline_s: float = 
 
 
 @contextmanager
-def _process(command: list[str], env: dict, log: Path, health_url: str | None = None) -> Iterator[subprocess.Popen]:
+def process(command: list[str], env: dict, log: Path, health_url: str | None = None) -> Iterator[subprocess.Popen]:
+    """``command`` running (with output to ``log``), healthy on ``health_url`` if given, until the block ends.
+
+    Then it is stopped: SIGTERM, and SIGKILL if it has not exited 15 s later.
+    """
     with open(log, "a") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         if health_url:
-            wait_until_healthy(health_url, process)
-        yield process
+            wait_until_healthy(health_url, child)
+        yield child
     finally:
-        process.terminate()
+        child.terminate()
         try:
-            process.wait(timeout=15)
+            child.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            child.kill()
+            child.wait()
 
 
 @contextmanager
@@ -108,17 +112,17 @@ def running(
             command = [str(BIN / "gunicorn"), "ecommerce.wsgi", "--bind", f"127.0.0.1:{ports[name]}"]
             # Threads: a call may come back to the process it came from (a refund: orders -> payments -> orders).
             command += ["--workers", str(workers), "--threads", "4", "--log-level", "warning"]
-            stack.enter_context(_process(command, {**base_env, **env}, run_dir / f"{name}.log", urls[name]))
+            stack.enter_context(process(command, {**base_env, **env}, run_dir / f"{name}.log", urls[name]))
             if base_env.get("EVENT_BROKER_URL"):  # each process applies its own apps' events from the broker
                 consumer = [sys.executable, "manage.py", "consume_events"]
-                stack.enter_context(_process(consumer, {**base_env, **env}, run_dir / f"{name}-events.log"))
+                stack.enter_context(process(consumer, {**base_env, **env}, run_dir / f"{name}-events.log"))
         if base_env.get("EVENT_BROKER_URL"):  # what in-process delivery left pending goes to the broker
             relay = [sys.executable, "manage.py", "relay_events", "--every", "5", "--older-than", "5"]
-            stack.enter_context(_process(relay, base_env, run_dir / "relay.log"))
+            stack.enter_context(process(relay, base_env, run_dir / "relay.log"))
         config = render_gateway(gateway_port=gateway_port, ports=ports, run_dir=run_dir)
         nginx = ["nginx", "-p", str(run_dir), "-c", str(config), "-g", "daemon off;"]
         urls["gateway"] = f"http://127.0.0.1:{gateway_port}"
-        stack.enter_context(_process(nginx, base_env, run_dir / "nginx.log", urls["gateway"]))
+        stack.enter_context(process(nginx, base_env, run_dir / "nginx.log", urls["gateway"]))
         yield urls
 
 

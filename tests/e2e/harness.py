@@ -125,21 +125,17 @@ def running_server(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
     """gunicorn over a new, migrated database, until the block ends (``env_overrides`` add to its environment)."""
     with _migrated_database(tmp_path_factory, env_overrides) as server:
         server.url = f"http://127.0.0.1:{_free_port()}"
-        log = open(tmp_path_factory.mktemp("e2e-log") / "gunicorn.log", "w")  # noqa: SIM115
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "ecommerce.wsgi", "--bind", server.url.removeprefix("http://"), "--workers", "2"],
-            cwd=ROOT,
-            env=server.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            topology.wait_until_healthy(server.url, process)
+        command = [
+            str(BIN / "gunicorn"),
+            "ecommerce.wsgi",
+            "--bind",
+            server.url.removeprefix("http://"),
+            "--workers",
+            "2",
+        ]
+        log = tmp_path_factory.mktemp("e2e-log") / "gunicorn.log"
+        with topology.process(command, server.env, log, health_url=server.url):
             yield server
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-            log.close()
 
 
 @contextmanager
