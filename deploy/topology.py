@@ -30,7 +30,7 @@ class Service:
 
 
 SERVICES = (
-    Service("catalog", ("accounts", "catalog", "inventory", "admin", "storefront")),
+    Service("catalog", ("accounts", "privacy", "catalog", "inventory", "admin", "storefront")),
     Service("orders", ("cart", "orders")),
     Service("payments", ("payments",)),
 )
