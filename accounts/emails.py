@@ -6,8 +6,9 @@ may not serve the shop, which the same origin does); API clients take the ``toke
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.template.loader import render_to_string
+
+from ecommerce.db import on_commit
 
 VERIFY_EMAIL_PAGE = "/shop/account/verify-email/"
 RESET_PASSWORD_PAGE = "/shop/account/reset-password/"
@@ -28,4 +29,4 @@ def send_account_email(*, to: str, template: str, context: dict) -> None:
     """Send ``accounts/email/<template>.txt`` to ``to`` once the current transaction commits."""
     body = render_to_string(f"accounts/email/{template}.txt", {"shop_name": settings.SHOP_NAME, **context})
     subject = f"{SUBJECTS[template]} ({settings.SHOP_NAME})"
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to]), robust=True)
+    on_commit("accounts", lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to]))

@@ -1,5 +1,5 @@
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -15,6 +15,7 @@ from ecommerce.addresses import (
     validate_postal_code,
     validate_printable,
 )
+from ecommerce.db import atomic
 
 
 def normalize_email(email: str) -> str:
@@ -107,7 +108,7 @@ class User(AbstractBaseUser, PermissionsMixin):
                 setattr(self, name, F(name) + 1)
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], *bumped}
-        with transaction.atomic():  # the new versions reach the cache when this commits (post_save)
+        with atomic("accounts"):  # the new versions reach the cache when this commits (post_save)
             super().save(*args, **kwargs)
         if self.rights_changed:
             self.refresh_from_db(fields=["rights_version", "session_version"])

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -34,6 +34,7 @@ from accounts.errors import (
 from accounts.models import Address, User, normalize_email
 from ecommerce.addresses import PostalAddress
 from ecommerce.auth import PERMISSIONS_CLAIM
+from ecommerce.db import atomic
 from ecommerce.errors import NotFound
 from ecommerce.logs import log_security_event
 from outbox import services as outbox
@@ -134,7 +135,7 @@ def _reset_link(user: User, site_url: str) -> str:
     return link(site_url, RESET_PASSWORD_PAGE, links.make_token(user, links.RESET_PASSWORD))
 
 
-@transaction.atomic
+@atomic("accounts")
 def register_user(*, name: str, email: str, password: str, site_url: str) -> UserInfo | None:
     """Sign up: a new email gets an unverified customer account (never staff) and a verification link; an
     email that has an account gets a notice instead (with a password reset link), and nothing changes.
@@ -148,7 +149,7 @@ def register_user(*, name: str, email: str, password: str, site_url: str) -> Use
     existing = User.objects.filter(email=email).first()
     if existing is None:
         try:
-            with transaction.atomic():
+            with atomic("accounts"):
                 user = User.objects.create_user(email=email, password=password, name=name)
         except IntegrityError:  # a concurrent registration of the same email won
             existing = User.objects.filter(email=email).first()
@@ -171,7 +172,7 @@ def _user_of_token(token: str, purpose: str, max_age_seconds: int) -> User:
     return user
 
 
-@transaction.atomic
+@atomic("accounts")
 def verify_email(*, token: str) -> UserInfo:
     """Mark the email address of the account a verification link was sent to as verified (the link then expires).
 
@@ -183,7 +184,7 @@ def verify_email(*, token: str) -> UserInfo:
     return _info(user)
 
 
-@transaction.atomic
+@atomic("accounts")
 def send_verification_email(*, user_id: int, site_url: str) -> None:
     """Email a new verification link to the user (earlier links keep working until used or expired).
 
@@ -208,7 +209,7 @@ def _set_password(user: User, new_password: str, attr: str) -> None:
     revoke_sessions(user_id=user.id)
 
 
-@transaction.atomic
+@atomic("accounts")
 def change_password(*, user_id: int, current_password: str, new_password: str, site_url: str) -> UserInfo:
     """Change the signed-in user's password, end all their sessions (revoke_sessions), and tell them by email.
 
@@ -223,7 +224,7 @@ def change_password(*, user_id: int, current_password: str, new_password: str, s
     return _info(user)
 
 
-@transaction.atomic
+@atomic("accounts")
 def request_password_reset(*, email: str, site_url: str) -> None:
     """Email a password reset link (valid PASSWORD_RESET_TIMEOUT seconds, once) if an active account has
     this email; otherwise do nothing. Callers answer the same either way. Raises nothing."""
@@ -234,7 +235,7 @@ def request_password_reset(*, email: str, site_url: str) -> None:
         send_account_email(to=user.email, template="password_reset", context=context)
 
 
-@transaction.atomic
+@atomic("accounts")
 def reset_password(*, token: str, new_password: str) -> UserInfo:
     """Set a new password with a reset link's token (which then stops working), end all their sessions,
     lift a login lockout, and count the email as verified (the link reached its owner).
@@ -250,7 +251,7 @@ def reset_password(*, token: str, new_password: str) -> UserInfo:
     return _info(user)
 
 
-@transaction.atomic
+@atomic("accounts")
 def delete_account(*, user_id: int, password: str) -> None:
     """Delete the user's account, confirmed with their password: the personal data goes (name, email,
     addresses, password, roles), the row stays inactive under a placeholder email so that orders and
@@ -352,7 +353,7 @@ def rotate_refresh_token(*, refresh: str) -> TokenPair:
     of its user is then ended (revoke_sessions), the thief's and the owner's alike.
     """
     token = _load_refresh(refresh, _RotatedRefreshToken)
-    with transaction.atomic():
+    with atomic("accounts"):
         user = User.objects.select_for_update().filter(pk=token.get(jwt_settings.USER_ID_CLAIM), is_active=True)
         user = user.first()
         if user is None:
@@ -367,14 +368,14 @@ def rotate_refresh_token(*, refresh: str) -> TokenPair:
     raise RefreshTokenReused()
 
 
-@transaction.atomic
+@atomic("accounts")
 def revoke_sessions(*, user_id: int) -> None:
     """End every session of the user: their refresh tokens and the access tokens made from them are refused
     from the commit on (401 ``token_revoked``). To keep the caller signed in, issue_tokens afterwards."""
     tokens.bump_session_version(user_id)
 
 
-@transaction.atomic
+@atomic("accounts")
 def revoke_refresh_token(*, refresh: str, user_id: int) -> None:
     """Blacklist a refresh token of ``user_id`` (log out).
 
@@ -436,7 +437,7 @@ def get_address(*, user_id: int, address_id: int) -> SavedAddress:
     return _saved(row)
 
 
-@transaction.atomic
+@atomic("accounts")
 def add_address(*, user_id: int, address: PostalAddress) -> SavedAddress:
     """Save an address (already validated) in the user's address book.
 
@@ -448,7 +449,7 @@ def add_address(*, user_id: int, address: PostalAddress) -> SavedAddress:
     return _saved(Address.objects.create(user_id=user_id, **address.as_dict()))
 
 
-@transaction.atomic
+@atomic("accounts")
 def update_address(*, user_id: int, address_id: int, address: PostalAddress) -> SavedAddress:
     """Replace a saved address with ``address``. Raises AddressNotFound."""
     if not Address.objects.filter(user_id=user_id, pk=address_id).update(**address.as_dict()):

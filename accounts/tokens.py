@@ -22,7 +22,6 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import m2m_changed, post_save, pre_delete
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTStatelessUserScheme
@@ -32,6 +31,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.errors import TokenRevoked
 from accounts.models import User
+from ecommerce.db import on_commit
 from ecommerce.throttling import throttle_cache
 
 SESSION_VERSION_CLAIM = "sv"
@@ -79,7 +79,7 @@ def publish_versions(user_ids: Iterable[int]) -> None:
             throttle_cache.set(_key(user_id), found.get(user_id, NO_ACTIVE_USER), VERSIONS_CACHE_SECONDS)
 
     if ids:
-        transaction.on_commit(publish)
+        on_commit("accounts", publish)
 
 
 def bump_session_version(user_id: int) -> None:

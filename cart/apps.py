@@ -9,3 +9,4 @@ class CartConfig(AppConfig):
         from outbox import services as outbox
 
         outbox.subscribe("account.deleted", services.on_account_deleted, app_label=self.label)
+        outbox.subscribe("order.placed", services.on_order_placed, app_label=self.label)

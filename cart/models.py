@@ -31,3 +31,16 @@ class CartLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x product {self.product_id}"
+
+
+class TakenLines(models.Model):
+    """The lines a checkout took out of a cart, kept until the order is placed (then forgotten) or the
+    checkout fails (then they go back into the cart). The checkout's token identifies it in both apps."""
+
+    token = models.UUIDField(primary_key=True)
+    user_id = models.BigIntegerField(db_index=True)
+    lines = models.JSONField(help_text="[[product_id, quantity], ...] as the cart held them.")
+    taken_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"checkout {self.token} of user {self.user_id}"

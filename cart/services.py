@@ -7,14 +7,16 @@ lines, then one batch call each to catalog (prices) and inventory (stock).
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Sum
 
 from cart.errors import NotInCart, QuantityTooLarge
-from cart.models import MAX_LINE_QUANTITY, Cart, CartLine
+from cart.models import MAX_LINE_QUANTITY, Cart, CartLine, TakenLines
 from catalog import services as catalog
+from ecommerce.db import atomic
 from ecommerce.money import MAX_AMOUNT, AmountTooLarge, quantize
 from inventory import services as inventory
 from inventory.services import InsufficientStock
@@ -28,13 +30,17 @@ __all__ = [
     "MergeResult",
     "NotInCart",
     "QuantityTooLarge",
+    "TakenCheckout",
     "add_to_cart",
     "clear_cart",
     "count_units",
+    "forget_taken_lines",
     "get_cart",
+    "list_taken_lines",
     "merge_into_cart",
     "price_lines",
     "remove_from_cart",
+    "return_taken_lines",
     "set_cart_quantity",
     "take_cart_lines",
 ]
@@ -111,7 +117,7 @@ def _locked_cart(user_id: int) -> Cart:
     cart = Cart.objects.select_for_update().only("id", "updated_at").filter(user_id=user_id).first()
     if cart is None:
         try:
-            with transaction.atomic():
+            with atomic("cart"):
                 return Cart.objects.create(user_id=user_id)
         except IntegrityError:  # a concurrent request created it first
             cart = Cart.objects.select_for_update().only("id", "updated_at").get(user_id=user_id)
@@ -143,7 +149,7 @@ def _save_quantity(cart: Cart, lines: dict[int, int], product_id: int, quantity:
     return view
 
 
-@transaction.atomic
+@atomic("cart")
 def add_to_cart(*, user_id: int, product_id: int, quantity: int) -> CartView:
     """Add ``quantity`` units to what the cart already holds of a product on sale.
 
@@ -155,7 +161,7 @@ def add_to_cart(*, user_id: int, product_id: int, quantity: int) -> CartView:
     return _save_quantity(cart, lines, product_id, lines.get(product_id, 0) + quantity)
 
 
-@transaction.atomic
+@atomic("cart")
 def set_cart_quantity(*, user_id: int, product_id: int, quantity: int) -> CartView:
     """Set the quantity of a product already in the cart; 0 removes it.
 
@@ -178,7 +184,7 @@ def remove_from_cart(*, user_id: int, product_id: int) -> CartView:
     return set_cart_quantity(user_id=user_id, product_id=product_id, quantity=0)
 
 
-@transaction.atomic
+@atomic("cart")
 def clear_cart(*, user_id: int) -> CartView:
     """Empty the user's cart."""
     cart = _locked_cart(user_id)
@@ -186,16 +192,74 @@ def clear_cart(*, user_id: int) -> CartView:
     return _priced({}, cart.updated_at)
 
 
-def take_cart_lines(*, user_id: int) -> list[CartEntry]:
-    """Empty the user's cart and return what it held, within the caller's transaction.
+@dataclass(frozen=True)
+class TakenCheckout:
+    """A checkout's lines taken out of a cart (``token`` names the checkout), and when they were taken."""
 
-    The caller (checkout) must run in ``transaction.atomic``: rolling back puts the lines back. The
-    cart stays locked until then, so a second checkout of the same cart waits and finds it empty.
+    token: UUID
+    user_id: int
+    entries: list[CartEntry]
+    taken_at: datetime
+
+
+def _taken(row: TakenLines) -> TakenCheckout:
+    entries = [CartEntry(product_id, quantity) for product_id, quantity in row.lines]
+    return TakenCheckout(token=row.token, user_id=row.user_id, entries=entries, taken_at=row.taken_at)
+
+
+@atomic("cart")
+def take_cart_lines(*, user_id: int, token: UUID) -> list[CartEntry]:
+    """Empty the user's cart for the checkout ``token`` and return what it held (kept aside until
+    ``forget_taken_lines`` or ``return_taken_lines``). A second call with the same token returns the same lines.
+
+    The cart's lock makes a concurrent checkout of the same cart wait, then find it empty.
     """
     cart = _locked_cart(user_id)
-    entries = [CartEntry(product_id, quantity) for product_id, quantity in _lines(cart.id).items()]
-    CartLine.objects.filter(cart_id=cart.id).delete()
-    return entries
+    taken = TakenLines.objects.filter(token=token, user_id=user_id).first()
+    if taken is None:
+        lines = list(_lines(cart.id).items())
+        if not lines:
+            return []
+        taken = TakenLines.objects.create(token=token, user_id=user_id, lines=lines)
+        CartLine.objects.filter(cart_id=cart.id).delete()
+    return _taken(taken).entries
+
+
+@atomic("cart")
+def return_taken_lines(*, token: UUID) -> bool:
+    """Put a failed checkout's lines back into the cart (added to what it holds now, within the line limit).
+
+    Safe to repeat; False when there was nothing to give back.
+    """
+    taken = TakenLines.objects.select_for_update().filter(token=token).first()
+    if taken is None:
+        return False
+    cart = _locked_cart(taken.user_id)
+    current = _lines(cart.id)
+    for product_id, quantity in taken.lines:
+        CartLine.objects.update_or_create(
+            cart_id=cart.id,
+            product_id=product_id,
+            defaults={"quantity": min(current.get(product_id, 0) + quantity, MAX_LINE_QUANTITY)},
+        )
+    taken.delete()
+    return True
+
+
+def forget_taken_lines(*, token: UUID) -> None:
+    """The checkout ``token`` placed its order: its lines are not coming back. Safe to repeat."""
+    TakenLines.objects.filter(token=token).delete()
+
+
+def list_taken_lines(*, taken_before: datetime) -> list[TakenCheckout]:
+    """The checkouts that took their lines before ``taken_before`` and neither placed an order nor failed
+    since (their process died): for the consistency check to settle."""
+    return [_taken(row) for row in TakenLines.objects.filter(taken_at__lt=taken_before).order_by("taken_at")]
+
+
+def on_order_placed(event: outbox.Event) -> None:
+    """``order.placed``: the lines its checkout took are the order's now."""
+    forget_taken_lines(token=UUID(event.payload["checkout"]))
 
 
 # --- Guest carts (kept by the shop in the visitor's session) and their merge on login ------------------
@@ -221,7 +285,7 @@ class MergeResult:
     left_out: list[int]
 
 
-@transaction.atomic
+@atomic("cart")
 def merge_into_cart(*, user_id: int, lines: dict[int, int]) -> MergeResult:
     """Add a visitor's cart to the user's: quantities are added, each capped by the stock available and the
     line limit; products no longer on sale (or with no stock) are left out. Both are reported.

@@ -2,9 +2,11 @@ import uuid
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+
+from ecommerce.db import atomic
 
 MIN_PRICE = Decimal("0.01")
 MAX_PRICE = Decimal("999999999.99")
@@ -65,12 +67,12 @@ class CatalogueModel(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        with transaction.atomic(savepoint=False):
+        with atomic("catalog", savepoint=False):
             super().save(*args, **kwargs)
             bump_catalogue_version()
 
     def delete(self, *args, **kwargs):
-        with transaction.atomic(savepoint=False):
+        with atomic("catalog", savepoint=False):
             deleted = super().delete(*args, **kwargs)
             bump_catalogue_version()
         return deleted

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.text import slugify
@@ -22,11 +22,13 @@ from catalog.errors import CategoryTaken, ImageTooLarge, InvalidImage, ProductNo
 from catalog.images import PreparedImage, prepare_image
 from catalog.models import Category, Product, ProductImage
 from catalog.selectors import ProductDetails
+from ecommerce.db import atomic, on_commit
 from inventory import services as inventory
 
 __all__ = [
     "MAX_STOCK",
     "ORDERINGS",
+    "SORT_CHOICES",
     "CategoryInfo",
     "CategoryTaken",
     "ImageTooLarge",
@@ -59,6 +61,14 @@ MAX_STOCK = inventory.MAX_STOCK  # the most units one product may have available
 UPDATABLE_FIELDS = frozenset({"name", "description", "category", "sku", "price", "is_active"})
 # Sort keys of product lists (each also descending with a "-" prefix); ties are broken by id.
 ORDERINGS = frozenset({"id", "price", "name", "created_at"})
+# The sort orders offered to shoppers: (``ordering`` for find_products, label); "" is the catalogue's own order.
+SORT_CHOICES = (
+    ("", "Featured"),
+    ("price", "Price: low to high"),
+    ("-price", "Price: high to low"),
+    ("name", "Name"),
+    ("-created_at", "Newest"),
+)
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,7 @@ class CategoryInfo:
     slug: str
 
 
-@transaction.atomic
+@atomic("catalog")
 def create_category(*, name: str, slug: str = "") -> CategoryInfo:
     """Add a category to the managed list; ``slug`` defaults to the name slugified.
 
@@ -116,7 +126,7 @@ def create_category(*, name: str, slug: str = "") -> CategoryInfo:
     if Category.objects.filter(taken).exists():
         raise CategoryTaken(attr="name")
     try:
-        with transaction.atomic():
+        with atomic("catalog"):
             category = Category.objects.create(name=name, slug=slug)
     except IntegrityError as exc:
         raise CategoryTaken(attr="name") from exc
@@ -142,7 +152,7 @@ def _save(product: Product, *, update_fields: list[str] | None = None) -> None:
     if _sku_taken(product):
         raise SkuTaken(attr="sku")
     try:
-        with transaction.atomic():
+        with atomic("catalog"):
             product.save(update_fields=update_fields)
     except IntegrityError as exc:
         if _sku_taken(product):
@@ -150,7 +160,7 @@ def _save(product: Product, *, update_fields: list[str] | None = None) -> None:
         raise
 
 
-@transaction.atomic
+@atomic("catalog")
 def create_product(
     *,
     name: str,
@@ -183,7 +193,7 @@ class NewProduct:
     sku: str | None = None
 
 
-@transaction.atomic
+@atomic("catalog")
 def import_products(*, products: Sequence[NewProduct], stock: int = 0, actor_id: int | None = None) -> list[int]:
     """Create many products at once, ``stock`` units each, with their stock items (ledger: initial), in bulk INSERTs.
 
@@ -203,7 +213,7 @@ def import_products(*, products: Sequence[NewProduct], stock: int = 0, actor_id:
     return product_ids
 
 
-@transaction.atomic
+@atomic("catalog")
 def update_product(*, product_id: int, actor_id: int | None = None, stock_note: str = "", **changes) -> ProductInfo:
     """Change some of a product's fields; ``stock`` sets its available stock through inventory (ledger: adjustment,
     with ``stock_note`` as the reason).
@@ -231,7 +241,7 @@ def update_product(*, product_id: int, actor_id: int | None = None, stock_note: 
     return _info(product)
 
 
-@transaction.atomic
+@atomic("catalog")
 def deactivate_product(*, product_id: int) -> None:
     """Hide a product from customers (soft delete: orders keep their lines); a no-op if it is hidden already.
 
@@ -258,7 +268,7 @@ def _copy_images_to_product(product_id: int) -> None:
     Product.objects.filter(pk=product_id).update(images=stored, updated_at=timezone.now())
 
 
-@transaction.atomic
+@atomic("catalog")
 def add_product_image(*, product_id: int, image: PreparedImage, alt_text: str = "", position: int | None = None) -> int:
     """Store a checked picture (see ``prepare_image``) and its renditions as the product's last picture, or at
     ``position``; returns its id. Raises ProductNotFound.
@@ -281,7 +291,7 @@ def add_product_image(*, product_id: int, image: PreparedImage, alt_text: str = 
     return row.id
 
 
-@transaction.atomic
+@atomic("catalog")
 def update_product_image(*, image_id: int, alt_text: str, position: int) -> None:
     """Change a picture's text alternative and place. Raises ProductNotFound (no such picture)."""
     row = ProductImage.objects.select_for_update().filter(pk=image_id).first()
@@ -291,7 +301,7 @@ def update_product_image(*, image_id: int, alt_text: str, position: int) -> None
     _copy_images_to_product(row.product_id)
 
 
-@transaction.atomic
+@atomic("catalog")
 def remove_product_image(*, image_id: int) -> None:
     """Remove a picture from its product; its files leave the storage once that has committed.
 
@@ -307,7 +317,7 @@ def remove_product_image(*, image_id: int) -> None:
         for name in (row.original, row.thumbnail, row.detail):
             default_storage.delete(name)
 
-    transaction.on_commit(delete_files)
+    on_commit("catalog", delete_files)
 
 
 # --- Queries for shop pages: what customers may buy, with the stock available now --------------------

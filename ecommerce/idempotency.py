@@ -11,11 +11,9 @@ How a key survives a worker killed mid-request or a database that went away:
   lease, ``IDEMPOTENCY_LEASE_SECONDS``). A retry that finds the lease over takes the key over (a new
   owner) and runs again: a dead attempt blocks its key for seconds, not minutes;
 - an attempt records its response only while it still owns the key (compare-and-set on ``owner``).
-  With ``atomic=True`` (for work that is one database transaction, e.g. checkout) that record is
-  written in the same transaction as the work, so the work and its remembered response commit
-  together or not at all: a crash leaves neither, and an attempt that was taken over rolls its work
-  back instead of doing it twice. Work that talks to the outside world (a charge) cannot be one
-  transaction; its service must itself be safe to run again (payments are, per order and per key);
+  The work itself cannot be one transaction with that record (it commits in the databases of several
+  apps), so a service behind a key must be safe to run again: checkout resumes the same checkout for the
+  same key, payments are one per order and per key;
 - a failed attempt gives its key back at once. After a database error it does so on a connection of
   its own, never on the one that just broke; if the database is down, the lease runs out instead.
 """
@@ -29,13 +27,13 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, DataError, IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError
 from django.http import JsonResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
-from ecommerce.db import execute_on_fresh_connection
+from ecommerce.db import atomic, execute_on_fresh_connection
 from ecommerce.errors import Conflict, DomainError
 from ecommerce.models import IdempotencyRecord
 from ecommerce.throttling import throttle_new_attempt
@@ -78,7 +76,7 @@ def _fingerprint(request) -> str:
 
 
 def _in_progress(locked_until) -> RequestInProgress:
-    wait = (locked_until - timezone.now()).total_seconds() if locked_until else settings.IDEMPOTENCY_LEASE_SECONDS
+    wait = (locked_until - timezone.now()).total_seconds()
     return RequestInProgress(extra={"retry_after": max(1, math.ceil(wait))})
 
 
@@ -92,7 +90,7 @@ def _claim(*, user_id: int, scope: str, key: str, fingerprint: str) -> Idempoten
     expired_before = now - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
     lease_end = now + timedelta(seconds=settings.IDEMPOTENCY_LEASE_SECONDS)
     lease = {"owner": secrets.token_hex(16), "locked_until": lease_end}
-    with transaction.atomic():
+    with atomic("ecommerce"):
         existing = IdempotencyRecord.objects.select_for_update().filter(user_id=user_id, scope=scope, key=key).first()
         if existing is not None and existing.created_at < expired_before:
             existing.delete()
@@ -111,7 +109,7 @@ def _claim(*, user_id: int, scope: str, key: str, fingerprint: str) -> Idempoten
             existing.save(update_fields=list(lease))
             return existing
         try:
-            with transaction.atomic():
+            with atomic("ecommerce"):
                 return IdempotencyRecord.objects.create(
                     user_id=user_id, scope=scope, key=key, fingerprint=fingerprint, **lease
                 )
@@ -155,12 +153,11 @@ def purge_expired_records() -> int:
     return deleted
 
 
-def idempotent(scope: str, *, atomic: bool = False):
+def idempotent(scope: str):
     """Decorate an APIView method so that its responses are replayed for a repeated ``Idempotency-Key``.
 
-    ``atomic=True`` runs the method in one transaction with the recording of its response: use it when
-    the method's work is a database transaction and nothing else (no call to the outside world). A request
-    that is no replay is counted by the view's throttles here (NewAttemptThrottle): a replay never is.
+    The method must be safe to run again for the same key (a retry after a crash or a lease that ran out).
+    A request that is no replay is counted by the view's throttles here (NewAttemptThrottle): a replay never is.
     """
 
     def decorator(view_method):
@@ -176,15 +173,9 @@ def idempotent(scope: str, *, atomic: bool = False):
                 return claim
             try:
                 throttle_new_attempt(view, request)
-                if atomic:
-                    with transaction.atomic():
-                        response = view_method(view, request, *args, **kwargs)
-                        if 200 <= response.status_code < 300 and not _record_response(claim, response):
-                            raise _in_progress(None)  # a retry took the key over: it does the work, not us
-                else:
-                    response = view_method(view, request, *args, **kwargs)
-                    if 200 <= response.status_code < 300:
-                        _record_response(claim, response)
+                response = view_method(view, request, *args, **kwargs)
+                if 200 <= response.status_code < 300:
+                    _record_response(claim, response)
             except Exception as error:
                 _release(claim, error)
                 raise

@@ -36,6 +36,7 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 
 INSTALLED_APPS = [
     "ecommerce.apps.ShopAdminConfig",  # django.contrib.admin under the shop's name
+    "ecommerce",  # before django.contrib.auth: its createsuperuser and migrate know every app's database
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -48,7 +49,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
-    "ecommerce",
     "outbox",
     "accounts",
     "inventory",
@@ -132,6 +132,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         transaction_mode="IMMEDIATE",
         init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
     )
+
+
+def app_databases(value: str) -> dict[str, str]:
+    """``APP_DATABASES``: ``app=URL`` pairs, comma-separated, placing those apps on databases of their own;
+    ``*=URL`` with ``{app}`` in the URL places every app (ecommerce.routers.APP_GROUPS) that way."""
+    from ecommerce.routers import APP_GROUPS
+
+    urls = {}
+    for pair in filter(None, (item.strip() for item in value.split(","))):
+        app, separator, url = pair.partition("=")
+        if not separator or (app != "*" and app not in APP_GROUPS):
+            raise ImproperlyConfigured(f"APP_DATABASES: {app!r} is not one of *, {', '.join(APP_GROUPS)}.")
+        urls.update({name: url.format(app=name) for name in APP_GROUPS} if app == "*" else {app: url})
+    return urls
+
+
+# One database unless APP_DATABASES places apps on their own (e.g. "*=postgres://db/shop_{app}").
+for _alias, _url in app_databases(os.environ.get("APP_DATABASES", "")).items():
+    DATABASES[_alias] = dj_database_url.parse(
+        _url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
+    )
+DATABASE_ROUTERS = ["ecommerce.routers.AppDatabaseRouter"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
@@ -255,6 +277,8 @@ IDEMPOTENCY_KEY_TTL_HOURS = 24
 # A request holding an Idempotency-Key that has not finished after this long may be taken over by a retry
 # (its worker may have died); taking over is safe, since the first attempt then cannot record its outcome.
 IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "10"))
+# Delivered events between apps (the outbox) are kept this long, for inspection, then `purge_events` deletes them.
+OUTBOX_KEEP_DAYS = int(os.environ.get("OUTBOX_KEEP_DAYS", "7"))
 # What a request that met an unreachable database answers in Retry-After.
 DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "2"))
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")

@@ -6,7 +6,7 @@ import sys
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connections
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
@@ -41,8 +41,9 @@ class HealthView(APIView):
     )
     def get(self, request):
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
+            for alias in connections:  # every app's database, where APP_DATABASES gives them their own
+                with connections[alias].cursor() as cursor:
+                    cursor.execute("SELECT 1")
         except DatabaseError:
             return Response({"status": "unavailable", "database": "unreachable"}, status=503)
         return Response({"status": "ok", "database": "ok"})

@@ -10,10 +10,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connections, router, transaction
+from django.db import connections, router
 from django.db.models import Case, F, IntegerField, Sum, Value, When
 from django.utils import timezone
 
+from ecommerce.db import atomic
 from inventory.errors import InsufficientStock, StockItemNotFound
 from inventory.models import Reservation, StockItem, StockMovement
 from outbox import services as outbox
@@ -91,7 +92,7 @@ def _merge(lines: Iterable[StockLine]) -> dict[int, int]:
     return dict(sorted(merged.items()))
 
 
-@transaction.atomic
+@atomic("inventory")
 def create_stock_item(*, product_id: int, on_hand: int = 0, actor_id: int | None = None) -> StockLevel:
     """Start keeping stock for a product, with ``on_hand`` units (ledger: initial).
 
@@ -106,7 +107,7 @@ def create_stock_item(*, product_id: int, on_hand: int = 0, actor_id: int | None
     return _level(item)
 
 
-@transaction.atomic
+@atomic("inventory")
 def create_stock_items(*, product_ids: Sequence[int], on_hand: int, actor_id: int | None = None) -> None:
     """Start keeping stock for many products at once, ``on_hand`` units each (ledger: initial), in bulk INSERTs.
 
@@ -121,7 +122,7 @@ def create_stock_items(*, product_ids: Sequence[int], on_hand: int, actor_id: in
     )
 
 
-@transaction.atomic
+@atomic("inventory")
 def set_available_stock(*, product_id: int, available: int, actor_id: int | None = None, note: str = "") -> StockLevel:
     """Set on hand so that ``available`` units can be bought now (ledger: adjustment).
 
@@ -147,7 +148,7 @@ def set_available_stock(*, product_id: int, available: int, actor_id: int | None
     return _level(item)
 
 
-@transaction.atomic
+@atomic("inventory")
 def adjust_stock(*, product_id: int, delta: int, actor_id: int | None = None, note: str = "") -> StockLevel:
     """Change on hand by ``delta`` relative to its current value; safe under concurrent changes.
 
@@ -219,15 +220,19 @@ def get_in_stock_product_ids(*, product_ids: Iterable[int] | None = None) -> set
     return set(items.values_list("product_id", flat=True))
 
 
-@transaction.atomic
+@atomic("inventory")
 def reserve_stock(*, order_id: int, lines: Sequence[StockLine], expires_at: datetime) -> None:
-    """Hold every line's quantity for an order until ``expires_at``: all lines or none.
+    """Hold every line's quantity for an order until ``expires_at``: all lines or none. Nothing happens if the
+    order holds (or bought) stock already: a retried checkout reserves once.
 
     Raises InsufficientStock naming every product that lacks stock (``product_ids``).
     """
     wanted = _merge(lines)
     items = StockItem.objects.select_for_update().filter(product_id__in=wanted).order_by("product_id")
-    available = {item.product_id: item.available for item in items}
+    available = {item.product_id: item.available for item in items}  # locked: a concurrent retry waits here
+    live = (Reservation.Status.ACTIVE, Reservation.Status.SOLD)
+    if Reservation.objects.filter(order_id=order_id, status__in=live).exists():
+        return
     short = [pid for pid, quantity in wanted.items() if available.get(pid, 0) < quantity]
     if short:
         raise InsufficientStock("Not enough stock for some products.", extra={"product_ids": short})
@@ -287,7 +292,7 @@ def _settle(
     return len(reservations)
 
 
-@transaction.atomic
+@atomic("inventory")
 def commit_reservation(*, order_id: int) -> bool:
     """Turn an order's held stock into a sale (on hand and reserved both go down; ledger: sale).
 
@@ -305,7 +310,7 @@ def commit_reservation(*, order_id: int) -> bool:
     return bool(sold)
 
 
-@transaction.atomic
+@atomic("inventory")
 def release_reservation(*, order_id: int, actor_id: int | None = None, reserved_before: datetime | None = None) -> bool:
     """Give an order's held stock (held since before ``reserved_before``, if given) back to sale (ledger: release).
 
@@ -324,7 +329,7 @@ def release_reservation(*, order_id: int, actor_id: int | None = None, reserved_
     return bool(released)
 
 
-@transaction.atomic
+@atomic("inventory")
 def hold_again(*, order_id: int, lines: Sequence[StockLine], released_at: datetime) -> None:
     """Hold stock again for an order whose hold ended at ``released_at`` (it expired), because it is being paid.
 
@@ -332,13 +337,10 @@ def hold_again(*, order_id: int, lines: Sequence[StockLine], released_at: dateti
     nothing happens if it already holds (or bought) stock taken since. Raises InsufficientStock.
     """
     release_reservation(order_id=order_id, reserved_before=released_at)
-    held = Reservation.objects.filter(order_id=order_id, created_at__gt=released_at)
-    if held.filter(status__in=[Reservation.Status.ACTIVE, Reservation.Status.SOLD]).exists():
-        return
     reserve_stock(order_id=order_id, lines=lines, expires_at=timezone.now())
 
 
-@transaction.atomic
+@atomic("inventory")
 def return_sold_stock(*, order_id: int, actor_id: int | None = None) -> bool:
     """Put an order's sold units back on hand, e.g. after a refund (ledger: return). Safe to repeat.
 
@@ -429,7 +431,7 @@ def find_ledger_drift() -> dict[int, tuple[int, int]]:
     return drift
 
 
-@transaction.atomic
+@atomic("inventory")
 def repair_ledger_drift(*, product_id: int) -> bool:
     """Write the ledger row that makes a product's ledger add up to its levels again (the levels are the truth)."""
     item = StockItem.objects.select_for_update().filter(product_id=product_id).first()

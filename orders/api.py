@@ -40,32 +40,11 @@ from orders.errors import (
     ShippingMethodUnavailable,
     TooManyPendingOrders,
 )
-from orders.models import Order, StatusChange
+from orders.models import Order
+from orders.serializers import OrderSerializer
 
 VIEW_ORDERS = "orders.view_order"  # staff with it see everyone's orders
 CHANGE_ORDERS = "orders.change_order"  # staff with it ship, deliver, cancel and refund anyone's orders
-
-
-class OrderItemSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField()
-    name = serializers.CharField()
-    unit_price = amount_field()
-    quantity = serializers.IntegerField()
-    line_total = amount_field()
-
-
-class TimelineEntrySerializer(serializers.Serializer):
-    from_status = serializers.ChoiceField(
-        choices=Order.Status.choices, allow_null=True, help_text="null for the order's creation."
-    )
-    to_status = serializers.ChoiceField(choices=Order.Status.choices)
-    at = serializers.DateTimeField()
-    actor = serializers.ChoiceField(
-        choices=StatusChange.Actor.choices,
-        help_text="Who moved the order: the customer, a staff user, the payment provider or the expiry job.",
-    )
-    actor_id = serializers.IntegerField(allow_null=True, help_text="The customer's or staff user's id, if a person.")
-    reason = serializers.CharField(help_text="Why, where one was given; else empty.")
 
 
 REASON_MAX_LENGTH = 500
@@ -75,29 +54,6 @@ def reason_field() -> serializers.CharField:
     return serializers.CharField(
         max_length=REASON_MAX_LENGTH, required=False, allow_blank=True, help_text="Shown on the order's timeline."
     )
-
-
-class ShippingChoiceSerializer(serializers.Serializer):
-    id = serializers.IntegerField(allow_null=True, help_text="null once staff deleted the method.")
-    name = serializers.CharField(help_text="As the method was called at checkout.")
-
-
-class OrderSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    user_id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=Order.Status.choices)
-    items = OrderItemSerializer(many=True)
-    subtotal = amount_field()
-    total = amount_field()
-    currency = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    paid_at = serializers.DateTimeField(allow_null=True)
-    expires_at = serializers.DateTimeField(help_text="A pending order holds its stock until then.")
-    timeline = TimelineEntrySerializer(many=True, help_text="Every status the order entered, oldest first.")
-    shipping = amount_field(help_text="The shipping price; `total` = `subtotal` + `shipping`.")
-    shipping_method = ShippingChoiceSerializer(allow_null=True, help_text="null: placed without delivery.")
-    shipping_address = AddressSerializer(allow_null=True, help_text="A copy made at checkout; null: no delivery.")
 
 
 MAX_ID = 2**63 - 1
@@ -164,11 +120,12 @@ class CheckoutView(APIView):
         "`/auth/me/addresses` (400 `attr` e.g. `shippingAddress.country`, code `invalid_country`).",
         examples=[OpenApiExample("Check out", value={}, request_only=True)],
     )
-    @idempotent("checkout", atomic=True)
+    @idempotent("checkout")
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        order = services.checkout(user_id=request.user.id, **data.validated_data)
+        key = request.headers.get("Idempotency-Key")  # a retry of the same key resumes the same checkout
+        order = services.checkout(user_id=request.user.id, key=key, **data.validated_data)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 

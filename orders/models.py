@@ -54,6 +54,13 @@ class OrderStatus(models.TextChoices):
     REFUNDED = "refunded"
 
 
+class PlacedOrderManager(models.Manager):
+    """Orders whose checkout finished (stock held): the only ones anyone sees or acts on."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(placed=True)
+
+
 class Order(models.Model):
     Status = OrderStatus
 
@@ -80,8 +87,16 @@ class Order(models.Model):
     shipping_address = models.JSONField(
         null=True, blank=True, help_text="A copy of the delivery address given at checkout; none: no delivery."
     )
+    # Checkout writes the order (not placed), then inventory holds its stock, then the order is placed. The
+    # token names that checkout in every app (the cart's taken lines); a retry of it finds this order.
+    checkout_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    placed = models.BooleanField(default=True, help_text="False while its checkout has not held its stock yet.")
+
+    checkouts = models.Manager()  # every order, placed or not: for checkout and its recovery only
+    objects = PlacedOrderManager()
 
     class Meta:
+        default_manager_name = "objects"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "expires_at"], name="order_status_expiry_idx")]
         constraints = [

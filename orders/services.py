@@ -6,6 +6,7 @@ Every change is a compare-and-set on the current status, so concurrent changes c
 """
 
 import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -21,6 +22,8 @@ from accounts import services as accounts
 from cart import services as cart
 from catalog import services as catalog
 from ecommerce.addresses import PostalAddress
+from ecommerce.db import atomic
+from ecommerce.errors import DomainError
 from ecommerce.money import MAX_AMOUNT, AmountTooLarge, quantize
 from inventory import services as inventory
 from inventory.services import InsufficientStock, StockLine
@@ -75,6 +78,7 @@ __all__ = [
     "checkout",
     "expire_due_orders",
     "find_order_ids",
+    "find_unfinished_checkouts",
     "get_order",
     "get_order_statuses",
     "get_payable_order",
@@ -87,6 +91,7 @@ __all__ = [
     "provide_refunder",
     "reserve_for_payment",
     "sales_since",
+    "settle_checkout",
     "staff_transitions",
 ]
 
@@ -312,28 +317,62 @@ def _delivery(
     return address, method
 
 
-@transaction.atomic
 def checkout(
     *,
     user_id: int,
     shipping_address: PostalAddress | None = None,
     address_id: int | None = None,
     shipping_method_id: int | None = None,
+    key: str | None = None,
 ) -> OrderInfo:
     """Turn the user's cart into a pending order holding its stock, and empty the cart.
 
     The order ships to ``shipping_address`` (or the saved address ``address_id``) by ``shipping_method_id``,
     whose price for the subtotal is added to the total; with none of the three, it is placed without delivery
-    (no shipping charged), as clients of the original API did. All or nothing. Raises CartEmpty, or
-    InsufficientStock naming the products short of stock, AmountTooLarge when a line or
-    the total would exceed MAX_AMOUNT, TooManyPendingOrders or ReservedUnitsLimit (the caps on a customer's
-    unpaid orders), or an error of ``_delivery``.
+    (no shipping charged), as clients of the original API did. Raises CartEmpty, or InsufficientStock naming
+    the products short of stock, AmountTooLarge when a line or the total would exceed MAX_AMOUNT,
+    TooManyPendingOrders or ReservedUnitsLimit (the caps on a customer's unpaid orders), or an error of
+    ``_delivery``; the cart is then as it was.
+
+    Each app commits its own step: the cart gives up its lines, orders writes the order (not placed yet),
+    inventory holds the stock, orders places the order (event ``order.placed``: the cart forgets the lines).
+    A failed step undoes the ones before it. With ``key`` (the request's Idempotency-Key) a retry resumes the
+    same checkout and never makes a second order; a checkout whose process died is settled by
+    ``settle_checkout`` (check_consistency).
     """
+    token = uuid.uuid5(CHECKOUT_KEYS, f"{user_id}:{key}") if key is not None else uuid.uuid4()
+    placed = Order.objects.filter(checkout_token=token, user_id=user_id).first()
+    if placed is not None:
+        return to_info(placed)
     delivery = _delivery(user_id, shipping_address, address_id, shipping_method_id)
-    entries = cart.take_cart_lines(user_id=user_id)  # locks the cart: one checkout per customer at a time
+    entries = cart.take_cart_lines(user_id=user_id, token=token)
     if not entries:
         raise CartEmpty()
-    _check_pending_caps(user_id, units=sum(entry.quantity for entry in entries))
+    try:
+        _check_pending_caps(user_id, token, units=sum(entry.quantity for entry in entries))
+        order, lines = _write_order(user_id, token, entries, delivery)
+        stock = [StockLine(line.product_id, line.quantity) for line in lines]
+        inventory.reserve_stock(order_id=order.id, lines=stock, expires_at=order.expires_at)
+    except DomainError:
+        _undo_checkout(token)
+        raise
+    return _place(order, lines)
+
+
+# Checkout tokens of requests sent with an Idempotency-Key: uuid5 of the user and the key in this namespace.
+CHECKOUT_KEYS = uuid.UUID("3c0f5f8e-4d52-4b8e-9a51-2f5d8c1e7a10")
+
+
+def _write_order(
+    user_id: int, token: uuid.UUID, entries: list, delivery: tuple[PostalAddress, ShippingMethod] | None
+) -> tuple[Order, list[OrderLine]]:
+    """The checkout's order, not placed yet, and its lines (written now, or by an earlier attempt of it).
+
+    Raises InsufficientStock for products no longer on sale, AmountTooLarge.
+    """
+    written = Order.checkouts.filter(checkout_token=token).first()
+    if written is not None:
+        return written, list(written.lines.all())
     products = catalog.get_products(product_ids=[entry.product_id for entry in entries])
     unavailable = [
         e.product_id for e in entries if e.product_id not in products or not products[e.product_id].is_active
@@ -362,36 +401,92 @@ def checkout(
         }
     if subtotal + shipping.get("shipping", Decimal("0")) > MAX_AMOUNT:  # and so is every line total
         raise AmountTooLarge(f"An order line and the order total may be at most {MAX_AMOUNT}.")
-    expires_at = timezone.now() + timedelta(minutes=settings.RESERVATION_TTL_MINUTES)
-    order = Order.objects.create(
-        user_id=user_id,
-        subtotal=subtotal,
-        total=subtotal + shipping.get("shipping", Decimal("0.00")),
-        currency=settings.STORE_CURRENCY,
-        expires_at=expires_at,
-        **shipping,
-    )
-    for line in lines:
-        line.order = order
-    OrderLine.objects.bulk_create(lines)
-    inventory.reserve_stock(
-        order_id=order.id, lines=[StockLine(line.product_id, line.quantity) for line in lines], expires_at=expires_at
-    )
-    placed = _record_change(
-        order.id, source="", target=Status.PENDING, actor=Actor.CUSTOMER, actor_id=user_id, at=order.created_at
-    )
-    return to_info(order, lines, [placed])
+    try:
+        with atomic("orders"):
+            order = Order.checkouts.create(
+                user_id=user_id,
+                subtotal=subtotal,
+                total=subtotal + shipping.get("shipping", Decimal("0.00")),
+                currency=settings.STORE_CURRENCY,
+                expires_at=timezone.now() + timedelta(minutes=settings.RESERVATION_TTL_MINUTES),
+                checkout_token=token,
+                placed=False,
+                **shipping,
+            )
+            for line in lines:
+                line.order = order
+            OrderLine.objects.bulk_create(lines)
+    except IntegrityError:  # a concurrent attempt of the same checkout (a retry) wrote it first
+        written = Order.checkouts.get(checkout_token=token)
+        return written, list(written.lines.all())
+    return order, lines
 
 
-def _check_pending_caps(user_id: int, *, units: int) -> None:
+def _place(order: Order, lines: list[OrderLine]) -> OrderInfo:
+    """Last step of checkout, once the stock is held: the order is placed (shown, payable, emailed)."""
+    with atomic("orders"):
+        if Order.checkouts.filter(pk=order.id, placed=False).update(placed=True):
+            placed = _record_change(
+                order.id,
+                source="",
+                target=Status.PENDING,
+                actor=Actor.CUSTOMER,
+                actor_id=order.user_id,
+                at=order.created_at,
+            )
+            _publish("order.placed", order_id=order.id, checkout=str(order.checkout_token))
+            order.placed = True
+            return to_info(order, lines, [placed])
+    return get_order(order_id=order.id)  # a concurrent attempt of the same checkout placed it
+
+
+def _undo_checkout(token: uuid.UUID) -> None:
+    """Undo what a checkout that will not place its order did: no order, no stock held, the lines back in the cart.
+
+    Safe to repeat, and at any point of a checkout that died.
+    """
+    with atomic("orders"):
+        order = Order.checkouts.select_for_update().filter(checkout_token=token, placed=False).first()
+        if order is not None:
+            # The stock it may hold goes back through the event; the order never existed for anyone.
+            _publish("order.cancelled", order_id=order.id, actor_id=None, at=timezone.now().isoformat())
+            order.delete()
+    cart.return_taken_lines(token=token)
+
+
+# A checkout takes well under a second; one whose lines are still taken after this long has stopped.
+UNFINISHED_CHECKOUT_AFTER = timedelta(minutes=5)
+
+
+def find_unfinished_checkouts() -> list[uuid.UUID]:
+    """The tokens of the checkouts that stopped between their steps (the cart still lends them its lines)."""
+    return [taken.token for taken in cart.list_taken_lines(taken_before=timezone.now() - UNFINISHED_CHECKOUT_AFTER)]
+
+
+def settle_checkout(*, token: uuid.UUID) -> bool:
+    """Finish or undo a checkout whose process died between its steps (its lines are still taken from the cart).
+
+    Its order placed: the cart forgets the lines. Not placed: undone (``_undo_checkout``). Returns True if it
+    was undone. For check_consistency; an active checkout is never passed here.
+    """
+    if Order.objects.filter(checkout_token=token).exists():
+        cart.forget_taken_lines(token=token)
+        return False
+    _undo_checkout(token)
+    return True
+
+
+def _check_pending_caps(user_id: int, token: uuid.UUID, *, units: int) -> None:
     """Refuse a new order past the caps on the customer's unpaid orders that hold stock (MAX_PENDING_ORDERS,
-    MAX_RESERVED_UNITS), so that no one customer can hold a shop's stock. Called under the cart's lock: a
-    concurrent checkout of the same customer waits, then counts this one's order.
+    MAX_RESERVED_UNITS), so that no one customer can hold a shop's stock. Orders of the customer's other
+    checkouts still under way count too (written, not placed yet); the one of checkout ``token`` does not.
 
     Raises TooManyPendingOrders or ReservedUnitsLimit.
     """
-    held = Order.objects.filter(user_id=user_id, status=Status.PENDING, expires_at__gt=timezone.now()).aggregate(
-        orders=Count("id", distinct=True), units=Sum("lines__quantity")
+    held = (
+        Order.checkouts.filter(user_id=user_id, status=Status.PENDING, expires_at__gt=timezone.now())
+        .exclude(checkout_token=token)
+        .aggregate(orders=Count("id", distinct=True), units=Sum("lines__quantity"))
     )
     if held["orders"] >= settings.MAX_PENDING_ORDERS:
         raise TooManyPendingOrders(
@@ -407,7 +502,7 @@ def _check_pending_caps(user_id: int, *, units: int) -> None:
 def _expire(order_id: int) -> bool:
     """Cancel one pending order past its expiry and release its stock; False if it was not due (any more)."""
     now = timezone.now()
-    with transaction.atomic():
+    with atomic("orders"):
         expired = Order.objects.filter(pk=order_id, status=Status.PENDING, expires_at__lte=now).update(
             status=Status.CANCELLED, cancelled_by=Order.CancelledBy.EXPIRY, updated_at=now
         )
@@ -519,7 +614,7 @@ def mark_order_paid(*, order_id: int) -> OrderInfo:
     order = _load(order_id)
     expired = _expired(order)
     now = timezone.now()
-    with transaction.atomic():
+    with atomic("orders"):
         won = Order.objects.filter(pk=order_id, status=order.status, cancelled_by=order.cancelled_by).update(
             status=Status.PAID, paid_at=now, cancelled_by="", updated_at=now
         )
@@ -548,7 +643,7 @@ def _paid_or_refused(order_id: int) -> OrderInfo:
     return order
 
 
-@transaction.atomic
+@atomic("orders")
 def mark_order_refunded(*, order_id: int, actor_id: int | None = None, reason: str = "") -> OrderInfo:
     """Record that a paid order's payment was refunded: status refunded; its sold stock is then returned
     (event ``order.refunded``).
@@ -570,7 +665,7 @@ def mark_order_refunded(*, order_id: int, actor_id: int | None = None, reason: s
     return get_order(order_id=order_id)
 
 
-@transaction.atomic
+@atomic("orders")
 def _move(
     order_id: int, *, source: str, target: str, actor: str, actor_id: int, reason: str = "", **changes
 ) -> OrderInfo:
@@ -604,7 +699,7 @@ def cancel_order(*, order_id: int, user_id: int, is_staff: bool = False, reason:
     if order.status != Status.PENDING:
         raise InvalidTransition(f"A {order.status} order cannot be cancelled.")
     cancelled_by = Order.CancelledBy.STAFF if is_staff else Order.CancelledBy.CUSTOMER
-    with transaction.atomic():
+    with atomic("orders"):
         order = _move(
             order_id,
             source=Status.PENDING,
@@ -694,7 +789,7 @@ def on_payment_succeeded(event: outbox.Event) -> None:
     try:
         mark_order_paid(order_id=order_id)
     except OrderNotPayable as refused:
-        with transaction.atomic():
+        with atomic("orders"):
             _publish(
                 "order.payment_rejected",
                 order_id=order_id,

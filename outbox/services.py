@@ -35,6 +35,7 @@ __all__ = [
     "deliver_pending",
     "list_pending_events",
     "publish",
+    "purge_delivered",
     "subscribe",
 ]
 
@@ -126,6 +127,24 @@ def deliver_pending(*, older_than: timedelta = timedelta(0), limit: int = 1000) 
         for event_id in pending.order_by("created_at").values_list("pk", flat=True)[:limit]:
             counts[_deliver(event_id, using, via_broker=bool(settings.EVENT_BROKER_URL))] += 1
     return counts
+
+
+def purge_delivered(*, batch: int = 500) -> int:
+    """Delete the events delivered more than OUTBOX_KEEP_DAYS ago, and the records of their handling (in every
+    database: a handler records an event in its own app's), in batches; returns how many events.
+
+    A delivered event is never delivered again, so the records of its handling are not needed any more.
+    """
+    cutoff = timezone.now() - timedelta(days=settings.OUTBOX_KEEP_DAYS)
+    databases = _databases()
+    purged = 0
+    for source in databases:
+        delivered = OutboxEvent.objects.using(source).filter(delivered_at__lt=cutoff)
+        while ids := list(delivered.values_list("pk", flat=True)[:batch]):
+            for using in databases:
+                HandledEvent.objects.using(using).filter(event_id__in=ids).delete()
+            purged += OutboxEvent.objects.using(source).filter(pk__in=ids).delete()[0]
+    return purged
 
 
 def _deliver(event_id, using: str, *, via_broker: bool = False) -> str:

@@ -17,9 +17,10 @@ from ecommerce.idempotency import (
     RequestInProgress,
     idempotent,
 )
-from ecommerce.serializers import AddressSerializer, QueryIntegerField, StrictSerializer, amount_field, query_params
+from ecommerce.serializers import QueryIntegerField, StrictSerializer, amount_field, query_params
 from ecommerce.throttling import NewAttemptThrottle
 from orders import services as orders
+from orders.serializers import OrderSerializer
 from payments import selectors, services
 from payments.errors import (
     InvalidPaymentToken,
@@ -57,49 +58,6 @@ class PaymentSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class PaidOrderItemSerializer(serializers.Serializer):
-    product_id = serializers.IntegerField()
-    name = serializers.CharField()
-    unit_price = amount_field()
-    quantity = serializers.IntegerField()
-    line_total = amount_field()
-
-
-class PaidOrderTimelineEntrySerializer(serializers.Serializer):
-    from_status = serializers.CharField(allow_null=True, help_text="null for the order's creation.")
-    to_status = serializers.CharField()
-    at = serializers.DateTimeField()
-    actor = serializers.CharField(help_text="`customer`, `staff`, `payment_provider` or `expiry_job`.")
-    actor_id = serializers.IntegerField(allow_null=True)
-    reason = serializers.CharField()
-
-
-class PaidOrderShippingChoiceSerializer(serializers.Serializer):
-    id = serializers.IntegerField(allow_null=True)
-    name = serializers.CharField()
-
-
-class PaidOrderSerializer(serializers.Serializer):
-    """The order, as ``GET /order/{id}`` shows it."""
-
-    # Field for field OrderSerializer of the orders app (a test holds the two together).
-    id = serializers.IntegerField()
-    user_id = serializers.IntegerField()
-    status = serializers.CharField()
-    items = PaidOrderItemSerializer(many=True)
-    subtotal = amount_field()
-    total = amount_field()
-    currency = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    paid_at = serializers.DateTimeField(allow_null=True)
-    expires_at = serializers.DateTimeField()
-    timeline = PaidOrderTimelineEntrySerializer(many=True)
-    shipping = amount_field()
-    shipping_method = PaidOrderShippingChoiceSerializer(allow_null=True)
-    shipping_address = AddressSerializer(allow_null=True)
-
-
 class PaymentsView(GenericAPIView):
     throttle_classes = [NewAttemptThrottle]  # POST only
     throttle_scope = "payment"
@@ -110,7 +68,7 @@ class PaymentsView(GenericAPIView):
 
     class OutputSerializer(serializers.Serializer):
         payment = PaymentSerializer()
-        order = PaidOrderSerializer(help_text="The order, now `paid`.")
+        order = OrderSerializer(help_text="The order, now `paid`.")
 
     class FilterSerializer(serializers.Serializer):
         order_id = QueryIntegerField(min_value=1, max_value=MAX_ID, required=False)
@@ -201,7 +159,7 @@ class PaymentsView(GenericAPIView):
         )
         body = {
             "payment": PaymentSerializer(payment).data,
-            "order": PaidOrderSerializer(orders.get_order(order_id=payment.order_id)).data,
+            "order": OrderSerializer(orders.get_order(order_id=payment.order_id)).data,
         }
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -3,17 +3,9 @@
 from django import forms
 from django.contrib.auth import password_validation
 
+from catalog import services as catalog
 from ecommerce import addresses
 from payments import services as payments
-
-# The sort orders a shopper can pick, as catalog.services.find_products spells them.
-SORT_CHOICES = [
-    ("", "Featured"),
-    ("price", "Price: low to high"),
-    ("-price", "Price: high to low"),
-    ("name", "Name"),
-    ("-created_at", "Newest"),
-]
 
 # Only what fits a database integer; the cart service refuses quantities over its own limit.
 MAX_QUANTITY_INPUT = 2**31 - 1
@@ -22,7 +14,7 @@ MAX_QUANTITY_INPUT = 2**31 - 1
 class ProductSearchForm(forms.Form):
     q = forms.CharField(max_length=200, required=False, strip=True)
     category = forms.CharField(max_length=100, required=False, strip=True)
-    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
+    sort = forms.ChoiceField(choices=catalog.SORT_CHOICES, required=False)
     in_stock = forms.BooleanField(required=False)
 
 

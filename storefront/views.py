@@ -23,7 +23,6 @@ from payments import services as payments
 from storefront import guest_cart
 from storefront.forms import (
     NEW_ADDRESS,
-    SORT_CHOICES,
     AddressForm,
     AddToCartForm,
     DeliveryForm,
@@ -87,7 +86,7 @@ def product_list(request):
             "search": search,
             "category": category,
             "sort": form.cleaned_data.get("sort", ""),
-            "sort_choices": SORT_CHOICES,
+            "sort_choices": catalog.SORT_CHOICES,
             "in_stock": bool(in_stock),
             "currency": settings.STORE_CURRENCY,
         },

@@ -1,5 +1,6 @@
 """Shared fixtures: users, tokens and API clients."""
 
+import contextlib
 import itertools
 
 import pytest
@@ -15,8 +16,12 @@ _emails = itertools.count(1)
 
 
 def pytest_collection_modifyitems(config, items):
-    """PostgreSQL-only tests (real concurrency) are skipped, visibly, on SQLite."""
+    """Every test that uses the database may use all of them; PostgreSQL-only tests (real concurrency) are
+    skipped, visibly, on SQLite."""
     from django.conf import settings
+
+    for item in items:
+        _on_every_database(item)
 
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
@@ -24,6 +29,17 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+def _on_every_database(item) -> None:
+    """Give a database test every database, not only ``default``: with APP_DATABASES each app has its own."""
+    marker = item.get_closest_marker("django_db")
+    if marker is None and not {"db", "transactional_db"} & set(item.fixturenames):
+        return
+    if marker is None or "databases" not in marker.kwargs:
+        kwargs = dict(marker.kwargs) if marker else {}
+        marker = pytest.mark.django_db(*(marker.args if marker else ()), databases="__all__", **kwargs)
+        item.add_marker(marker, append=False)  # before the test's own marker: the closest one
 
 
 @pytest.fixture(autouse=True)
@@ -175,23 +191,82 @@ def product(db):
     return make_product(price="19.99", stock=5, name="Blue Mug")
 
 
+class AllQueries:
+    """Captures the SQL a block sends to every database (with APP_DATABASES each app has its own connection)."""
+
+    def __init__(self):
+        from django.db import connections
+        from django.test.utils import CaptureQueriesContext
+
+        self._contexts = [CaptureQueriesContext(connections[alias]) for alias in connections]
+
+    def __enter__(self):
+        for context in self._contexts:
+            context.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        for context in reversed(self._contexts):
+            context.__exit__(*exc_info)
+
+    @property
+    def captured_queries(self) -> list[dict]:
+        return [query for context in self._contexts for query in context.captured_queries]
+
+    def __len__(self) -> int:
+        return len(self.captured_queries)
+
+    @property
+    def statements(self) -> list[str]:
+        """The statements, leaving out savepoints (tests wrap everything in a transaction)."""
+        return [q["sql"] for q in self.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
 @pytest.fixture
 def count_queries():
-    """Counts the SQL statements a block runs, leaving out savepoints (tests wrap everything in a transaction)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    """Counts the SQL statements a block runs on any database, leaving out savepoints."""
+    return AllQueries
 
-    class Counter(CaptureQueriesContext):
-        @property
-        def statements(self) -> list[str]:
-            return [q["sql"] for q in self.captured_queries if "SAVEPOINT" not in q["sql"]]
 
-    return lambda: Counter(connection)
+def _assert_queries(expected: int, *, exact: bool):
+    @contextlib.contextmanager
+    def check():
+        with AllQueries() as queries:
+            yield queries
+        done = len(queries.captured_queries)
+        if done != expected if exact else done > expected:
+            sql = "\n".join(query["sql"] for query in queries.captured_queries)
+            pytest.fail(f"Expected {'' if exact else 'at most '}{expected} queries but {done} were done:\n{sql}")
+
+    return check()
+
+
+@pytest.fixture
+def django_assert_num_queries():
+    """pytest-django's fixture, counting the queries sent to every database."""
+    return lambda expected: _assert_queries(expected, exact=True)
+
+
+@pytest.fixture
+def django_assert_max_num_queries():
+    """pytest-django's fixture, counting the queries sent to every database."""
+    return lambda expected: _assert_queries(expected, exact=False)
 
 
 class WorkerDied(BaseException):
     """What a worker killed mid-request looks like from inside: no ``except Exception`` runs (gunicorn's
     timeout kill raises SystemExit the same way); the database rolls back its open transaction."""
+
+
+@contextlib.contextmanager
+def on_every_database(wrapper):
+    """``connection.execute_wrapper(wrapper)`` on the connection of every database (each app may have its own)."""
+    from django.db import connections
+
+    with contextlib.ExitStack() as stack:
+        for alias in connections:
+            stack.enter_context(connections[alias].execute_wrapper(wrapper))
+        yield
 
 
 def worker_dies_at(statement: str):

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts import services as accounts
-from ecommerce.db import DATABASE_OUTAGES, execute_on_fresh_connection
+from ecommerce.db import DATABASE_OUTAGES, atomic, execute_on_fresh_connection
 from ecommerce.errors import DomainError
 from orders import services as orders
 from outbox import services as outbox
@@ -114,7 +114,7 @@ def _start_payment(
     makes a concurrent attempt wait for (or fail on) this one, so no two attempts count the same declines.
     """
     try:
-        with transaction.atomic():
+        with atomic("payments"):
             payment = Payment.objects.create(
                 order_id=order.id,
                 user_id=user_id,
@@ -276,7 +276,7 @@ def record_success(
     try:
         if Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).exists():
             orders.reserve_for_payment(order_id=payment.order_id)
-        with transaction.atomic():
+        with atomic("payments"):
             if event is not None and not record_event(event):
                 return Payment.objects.get(pk=payment.pk)
             won = Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).update(
@@ -312,7 +312,7 @@ def record_success(
 
 def record_failure(payment: Payment, *, reference: str, error: DomainError, event: ProviderEvent | None = None) -> None:
     """A processing payment failed; the order stays payable with another card. Idempotent."""
-    with transaction.atomic():
+    with atomic("payments"):
         if event is not None and not record_event(event):
             return
         changes: dict[str, Any] = {

@@ -7,6 +7,7 @@ the others' public surfaces. It reads them in a fixed number of queries per kind
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from inventory import services as inventory
@@ -65,6 +66,10 @@ def find_inconsistencies() -> list[Inconsistency]:
             detail = "it was refunded but its units are still counted as sold"
             found.append(Inconsistency("refunded_order_stock_not_returned", f"order {order_id}", detail))
 
+    for token in orders.find_unfinished_checkouts():
+        detail = "its checkout stopped between its steps: the cart still lends it its lines"
+        found.append(Inconsistency("checkout_unfinished", f"checkout {token}", detail))
+
     for product_id, (on_hand, reserved) in sorted(inventory.find_ledger_drift().items()):
         detail = f"levels minus ledger: on hand {on_hand:+}, reserved {reserved:+}"
         found.append(Inconsistency("ledger_drift", f"product {product_id}", detail))
@@ -87,6 +92,9 @@ def repair_inconsistencies() -> list[Inconsistency]:
 
 
 def _repair(problem: Inconsistency) -> None:
+    if problem.kind == "checkout_unfinished":
+        orders.settle_checkout(token=uuid.UUID(problem.subject.split()[-1]))
+        return
     number = int(problem.subject.split()[-1])
     if problem.kind == "payment_succeeded_order_not_paid":
         try:

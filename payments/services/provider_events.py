@@ -1,7 +1,8 @@
 """The provider events already applied, so that each is applied once."""
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
+from ecommerce.db import atomic
 from payments.gateways import ProviderEvent
 from payments.models import WebhookEvent
 
@@ -9,7 +10,7 @@ from payments.models import WebhookEvent
 def record_event(event: ProviderEvent) -> bool:
     """Note that an event is applied, in the caller's transaction; False if it was already."""
     try:
-        with transaction.atomic():
+        with atomic("payments"):
             WebhookEvent.objects.create(event_id=event.id, type=event.type)
     except IntegrityError:
         return False
@@ -18,7 +19,7 @@ def record_event(event: ProviderEvent) -> bool:
 
 def record_event_alone(event: ProviderEvent) -> None:
     """Note that an event is applied (one that changes nothing of ours)."""
-    with transaction.atomic():
+    with atomic("payments"):
         record_event(event)
 
 

@@ -1,8 +1,8 @@
 """Refunds: money given back at the provider, then recorded."""
 
-from django.db import transaction
 from django.utils import timezone
 
+from ecommerce.db import atomic
 from orders import services as orders
 from outbox import services as outbox
 from payments.errors import NoPaymentToRefund, PaymentProviderUnavailable
@@ -22,7 +22,7 @@ def refund_and_close(
 ) -> None:
     """Refund a payment at the provider, then record it refunded. Raises PaymentProviderUnavailable."""
     gateway_for(payment.provider).refund(reference=reference, idempotency_key=refund_key(payment))
-    with transaction.atomic():
+    with atomic("payments"):
         if event is not None:
             record_event(event)
         Payment.objects.filter(pk=payment.pk, status=from_status).update(
@@ -57,7 +57,7 @@ def refund_order_payment(*, order_id: int, actor_id: int | None = None, reason: 
         gateway_for(payment.provider).refund(reference=payment.provider_reference, idempotency_key=refund_key(payment))
     except PaymentProviderUnavailable as unavailable:
         raise orders.RefundProviderUnavailable() from unavailable
-    with transaction.atomic():
+    with atomic("payments"):
         refunded = Payment.objects.filter(pk=payment.pk, status=Status.SUCCEEDED).update(
             status=Status.REFUNDED, updated_at=timezone.now()
         )

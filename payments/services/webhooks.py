@@ -4,9 +4,9 @@ import contextlib
 import logging
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
+from ecommerce.db import atomic
 from ecommerce.money import to_minor_units
 from orders import services as orders
 from payments.errors import CardError
@@ -87,7 +87,7 @@ def _on_charge_refunded(event: ProviderEvent) -> None:
     if payment is None or charge.get("refunded") is not True:  # unknown, or partly refunded: not ours to act on
         record_event_alone(event)
         return
-    with transaction.atomic():
+    with atomic("payments"):
         if not record_event(event):
             return
         refunded = Payment.objects.filter(pk=payment.pk, status=Status.SUCCEEDED).update(

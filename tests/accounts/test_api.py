@@ -221,11 +221,13 @@ def test_method_not_allowed_is_405_in_the_envelope(anon_client):
 
 @override_settings(AUTH_PASSWORD_VALIDATORS=[])
 def test_email_is_unique_case_insensitively_in_the_database(db):
-    from django.db import IntegrityError, transaction
+    from django.db import IntegrityError
+
+    from ecommerce.db import atomic
 
     user_model = get_user_model()
     user_model.objects.create_user(email="x@example.com", password="p", name="X")
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError), atomic("accounts"):
         user_model.objects.bulk_create([user_model(email="X@EXAMPLE.COM", name="Y", password="p")])
 
 

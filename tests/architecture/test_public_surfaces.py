@@ -1,7 +1,8 @@
 """The apps' public surfaces, checked by name (import-linter sees modules, not names).
 
 Each app's public module is ``<app>.services``; its ``__all__`` lists what other apps may use: functions,
-frozen dataclasses, domain errors and plain constants, never models, querysets or managers. Every module
+frozen dataclasses, domain errors and plain constants, never models, querysets or managers. Orders has a
+second one, ``orders.serializers``: the order's wire shape, which every API answering with an order uses. Every module
 of every app and of the tests is read, and any name taken from another app that is not in that app's
 ``__all__`` fails the test, whether it is imported (``from catalog.services import Product``) or read
 as an attribute (``catalog.Product`` after ``from catalog import services as catalog``). The tests of
@@ -19,12 +20,15 @@ from pathlib import Path
 
 import pytest
 from django.db.models import Manager, Model, QuerySet
+from rest_framework.serializers import Serializer
 
 from ecommerce.errors import DomainError
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("outbox", "accounts", "inventory", "catalog", "cart", "orders", "payments", "privacy", "storefront")
 PUBLIC = {app: f"{app}.services" for app in APPS if app != "storefront"}  # the shop's pages serve no other app
+WIRE = {"orders": "orders.serializers"}  # public DRF serializers: one wire shape for every API that sends it
+PUBLIC_MODULES = {*PUBLIC.values(), *WIRE.values()}
 PLAIN_CONSTANTS = (int, str, float, frozenset, tuple, types.MappingProxyType)
 
 
@@ -58,15 +62,15 @@ def violations(source: str, *, owner: str | None, filename: str = "<source>") ->
         app = _app_of_module(module)
         if app is None or app == owner:
             return
-        public = PUBLIC.get(app)
+        public = {PUBLIC.get(app), WIRE.get(app)} - {None}
         if name is None or module == app:
             imported = module if name is None else f"{module}.{name}"
-            if imported not in (app, public):
+            if imported != app and imported not in public:
                 found.append(f"{filename}:{line}: uses {imported}, which is not {app}'s public module")
-        elif module != public:
+        elif module not in public:
             found.append(f"{filename}:{line}: uses {module}, which is not {app}'s public module")
-        elif name not in _surface(public):
-            found.append(f"{filename}:{line}: uses {module}.{name}, which is not in {public}.__all__")
+        elif name not in _surface(module):
+            found.append(f"{filename}:{line}: uses {module}.{name}, which is not in {module}.__all__")
 
     tree = ast.parse(source, filename)
     bound: dict[str, str] = {}  # local name -> the other app (package) or public module it stands for
@@ -82,7 +86,7 @@ def violations(source: str, *, owner: str | None, filename: str = "<source>") ->
             for alias in node.names:
                 use(node.module, alias.name, node.lineno)
                 target = f"{node.module}.{alias.name}"
-                if _app_of_module(node.module) not in (None, owner) and target in PUBLIC.values():
+                if _app_of_module(node.module) not in (None, owner) and target in PUBLIC_MODULES:
                     bound[alias.asname or alias.name] = target
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load)):
@@ -90,11 +94,11 @@ def violations(source: str, *, owner: str | None, filename: str = "<source>") ->
         base = node.value
         if isinstance(base, ast.Name) and base.id in bound:
             module = bound[base.id]
-            if not (module in APPS and f"{module}.{node.attr}" == PUBLIC.get(module)):
+            if not (module in APPS and f"{module}.{node.attr}" in PUBLIC_MODULES):
                 use(module, node.attr, node.lineno)
         elif isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.value.id in bound:
             module = f"{bound[base.value.id]}.{base.attr}"
-            if module in PUBLIC.values():  # ``catalog.services.find_products`` after ``import catalog.services``
+            if module in PUBLIC_MODULES:  # ``catalog.services.find_products`` after ``import catalog.services``
                 use(module, node.attr, node.lineno)
     return found
 
@@ -116,6 +120,8 @@ def test_no_module_uses_a_name_another_app_does_not_declare_public():
         ("import catalog.services\ncatalog.services.Product", "not in catalog.services.__all__"),
         ("from payments.services import charging", "not in payments.services.__all__"),
         ("import payments.services.charging", "not payments's public module"),
+        ("from orders.api import OrderSerializer", "not orders's public module"),
+        ("from orders.serializers import OrderItemSerializer", "not in orders.serializers.__all__"),
     ],
 )
 def test_the_check_names_a_model_taken_through_another_apps_public_module(line, problem):
@@ -126,9 +132,16 @@ def test_the_check_names_a_model_taken_through_another_apps_public_module(line, 
 def test_the_check_lets_an_app_use_its_own_modules_and_others_public_names():
     source = "from catalog.models import Product\nfrom inventory import services as inventory\ninventory.reserve_stock"
     assert violations(source, owner="catalog") == []
+    assert violations("from orders.serializers import OrderSerializer", owner="payments") == []
 
 
-@pytest.mark.parametrize("module", PUBLIC.values())
+@pytest.mark.parametrize("module", sorted(WIRE.values()))
+def test_a_wire_module_offers_serializers_only(module):
+    for name in _surface(module):
+        assert issubclass(getattr(importlib.import_module(module), name), Serializer), f"{module}.{name}"
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC_MODULES))
 def test_every_public_module_declares_its_surface(module):
     assert isinstance(getattr(importlib.import_module(module), "__all__", None), list | tuple)
 

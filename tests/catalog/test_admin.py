@@ -5,15 +5,13 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from catalog import services as catalog
 from catalog.models import Category, Product
 from inventory import services as inventory
-from tests.conftest import make_product
+from tests.conftest import AllQueries, make_product
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/catalog/product/"
@@ -54,11 +52,11 @@ def test_changelist_shows_available_stock(admin_client):
 
 def test_changelist_reads_stock_for_the_whole_page_at_once(admin_client):
     make_product()
-    with CaptureQueriesContext(connection) as one_product:
+    with AllQueries() as one_product:
         assert admin_client.get(CHANGELIST).status_code == 200
     for _ in range(20):
         make_product()
-    with CaptureQueriesContext(connection) as many_products:
+    with AllQueries() as many_products:
         assert admin_client.get(CHANGELIST).status_code == 200
     assert len(many_products) == len(one_product)
 
@@ -172,11 +170,11 @@ def test_the_category_filter_lists_each_category_once(admin_client):
 
 def test_the_product_list_reads_categories_with_the_products(admin_client):
     make_product(category="Home")
-    with CaptureQueriesContext(connection) as one_product:
+    with AllQueries() as one_product:
         assert admin_client.get(CHANGELIST).status_code == 200
     for number in range(20):
         make_product(category=f"Category {number}")
-    with CaptureQueriesContext(connection) as many_products:
+    with AllQueries() as many_products:
         assert admin_client.get(CHANGELIST).status_code == 200
     assert len(many_products) == len(one_product)
 

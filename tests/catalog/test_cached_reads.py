@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connections
 from django.utils import timezone
 from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from rest_framework.renderers import JSONRenderer
@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 from catalog import pages, selectors, services
 from catalog.api import ProductSerializer
 from catalog.models import Category, Product
+from ecommerce.db import atomic
 from inventory import services as inventory
 from tests.catalog.test_admin import CHANGELIST, change_form
 from tests.conftest import make_product
@@ -184,7 +185,7 @@ def test_any_orm_write_to_products_is_visible_at_once(anon_client, warm):
 
 
 def test_a_rolled_back_change_is_never_served(anon_client, warm):
-    with pytest.raises(RuntimeError), transaction.atomic():
+    with pytest.raises(RuntimeError), atomic("catalog"):
         services.update_product(product_id=warm.id, price=Decimal("1.00"))
         assert listed(anon_client, warm.id)["price"] == "1.00"  # rendered and cached inside the transaction
         raise RuntimeError("roll back")
@@ -196,8 +197,6 @@ def test_a_change_committed_by_another_connection_is_visible_at_once():
     """Committed changes from elsewhere (another worker) reach this process through the catalogue version."""
     import threading
 
-    from django.db import connection
-
     client = APIClient()
     product = make_product(name="Teapot", price="12.50", stock=10)
     assert listed(client, product.id)["price"] == "12.50"
@@ -206,7 +205,7 @@ def test_a_change_committed_by_another_connection_is_visible_at_once():
         try:
             services.update_product(product_id=product.id, price=Decimal("14.00"), stock=3)
         finally:
-            connection.close()
+            connections.close_all()
 
     thread = threading.Thread(target=elsewhere)
     thread.start()
@@ -292,7 +291,7 @@ def test_the_category_filter_reads_the_category_index():
     filters = selectors.ProductFilters(category="category-1", is_active=True)
     page = selectors.filter_products(filters=filters).values_list(*pages.COLUMNS)[:20]
     sql, params = page.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with connections[page.db].cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # a table this small would otherwise be read whole
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(line for (line,) in cursor.fetchall())

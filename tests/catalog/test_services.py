@@ -258,3 +258,11 @@ def test_import_products_creates_each_with_its_stock_and_initial_ledger_row():
     for product_id in ids:
         ledger = inventory.list_stock_movements(product_id=product_id)
         assert [(m.reason, m.on_hand_delta, m.reserved_delta) for m in ledger] == [("initial", 5, 0)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("ordering", "label"), [c for c in services.SORT_CHOICES if c[0]])
+def test_every_sort_offered_to_shoppers_is_an_ordering_find_products_takes(ordering, label):
+    cheap, dear = make_product(price="1.00", name="B cheap"), make_product(price="9.00", name="A dear")
+    names = [p.name for p in services.find_products(ordering=ordering).items]
+    assert sorted(names) == sorted([cheap.name, dear.name]), label

@@ -3,7 +3,7 @@
 import threading
 from collections.abc import Callable
 
-from django.db import connection
+from django.db import connections
 
 
 def race(workers: int, action: Callable[[int], object]) -> list:
@@ -18,7 +18,7 @@ def race(workers: int, action: Callable[[int], object]) -> list:
         except Exception as exc:  # collected for the test to inspect
             results[i] = exc
         finally:
-            connection.close()
+            connections.close_all()
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
     for thread in threads:

@@ -28,7 +28,7 @@ def test_register_and_log_in_after_a_plain_migrate(tmp_path):
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+        if key not in {"DATABASE_URL", "APP_DATABASES", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
     }
     env.update(
         DJANGO_SETTINGS_MODULE="ecommerce.settings",

@@ -4,12 +4,11 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from cart import services as cart
 from ecommerce.models import IdempotencyRecord
-from tests.conftest import WorkerDied, client_for, worker_dies_at
+from tests.conftest import WorkerDied, client_for, on_every_database, worker_dies_at
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +40,7 @@ def checkout(client, key: str):
 
 def test_a_key_held_by_a_dead_worker_answers_409_with_retry_after_then_runs_again(customer, customer_client, product):
     cart.add_to_cart(user_id=customer.id, product_id=product.id, quantity=2)
-    with connection.execute_wrapper(worker_dies_at('INSERT INTO "orders_order"')), pytest.raises(WorkerDied):
+    with on_every_database(worker_dies_at('INSERT INTO "orders_order"')), pytest.raises(WorkerDied):
         checkout(customer_client, "crashed")
     claim = IdempotencyRecord.objects.get(key="crashed")
     assert not claim.completed

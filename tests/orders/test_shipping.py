@@ -190,9 +190,10 @@ def test_a_withdrawn_method_cannot_be_chosen(customer, customer_client, methods)
 
 
 def test_the_database_refuses_a_total_that_does_not_add_up(paid_order):
-    from django.db import IntegrityError, transaction
+    from django.db import IntegrityError
 
+    from ecommerce.db import atomic
     from orders.models import Order
 
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError), atomic("orders"):
         Order.objects.filter(pk=paid_order.id).update(shipping=Decimal("1.00"))

@@ -1,16 +1,25 @@
 """The outbox delivers each event once per handler, however often it is delivered."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import call_command
+from django.db import connections
+from django.utils import timezone
 
 from outbox.models import HandledEvent, OutboxEvent
 from payments import services
 from tests.payments.conftest import ledger, place_order, stock
 
 pytestmark = pytest.mark.django_db
+
+
+def every_database(model, field: str) -> list:
+    """A field of every row of an outbox table, in every database (each app's events are in its own)."""
+    return sorted(value for alias in connections for value in model.objects.using(alias).values_list(field, flat=True))
 
 
 def relay() -> str:
@@ -28,14 +37,16 @@ def test_a_redelivered_event_changes_nothing(customer, product):
     services.pay_order(user_id=customer.id, order_id=order.id, token="tok_visa")
     assert stock(product) == (3, 0)  # delivered in process, on commit
 
-    OutboxEvent.objects.update(delivered_at=None)  # as if every delivery had died before noting it was done
+    for alias in connections:  # as if every delivery had died before noting it was done
+        OutboxEvent.objects.using(alias).update(delivered_at=None)
     relay()
 
     assert stock(product) == (3, 0)
     assert ledger(order.id) == [("reservation", 0, 2), ("sale", -2, -2)]
     assert problems() == []
-    # orders' handler of payment.succeeded, inventory's of order.paid, and the emails of "placed" and "paid"
-    assert HandledEvent.objects.count() == 4
+    # The cart's handler of order.placed, orders' of payment.succeeded, inventory's of order.paid, and the
+    # emails of "placed" and "paid".
+    assert len(every_database(HandledEvent, "event_id")) == 5
     assert [message.subject for message in mail.outbox] == [f"Order #{order.id} received", f"Order #{order.id} is paid"]
 
 
@@ -45,3 +56,19 @@ def test_publishing_outside_a_transaction_is_refused():
 
     with pytest.raises(RuntimeError):
         outbox.publish("order.paid", {"order_id": 1}, app_label="orders")
+
+
+def test_purge_deletes_events_delivered_before_the_kept_days_and_their_handling(settings, customer, product):
+    settings.OUTBOX_KEEP_DAYS = 7
+    place_order(customer, product, 1)  # order.placed and its email's event, delivered now and recorded as handled
+    out = StringIO()
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1), tick=False):
+        kept = place_order(customer, product, 1)  # delivered within the last 7 days
+        settings.OUTBOX_DELIVER_ON_COMMIT = False
+        pending = place_order(customer, product, 1)  # not delivered: kept whatever its age
+        call_command("purge_events", stdout=out)
+
+    assert out.getvalue().strip() == "Delivered events deleted: 2"  # the first order's placed and its email
+    kept_ids, pending_ids = [kept.id] * 2, [pending.id] * 2
+    assert every_database(OutboxEvent, "payload__order_id") == sorted(kept_ids + pending_ids)
+    assert len(every_database(HandledEvent, "event_id")) == 2  # the kept events

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.utils import timezone
 
 from ecommerce.models import IdempotencyRecord
 from orders import services as orders
 from payments.models import Payment
-from tests.conftest import WorkerDied, client_for, make_product, make_user, worker_dies_at
+from tests.conftest import WorkerDied, client_for, make_product, make_user, on_every_database, worker_dies_at
 from tests.payments.conftest import place_order
 
 
@@ -24,7 +24,7 @@ def charges(gateway: str, stripe_server) -> int | None:
 
 @pytest.mark.django_db
 def test_a_retry_of_a_payment_whose_answer_was_lost_gets_the_same_payment(gateway, customer, order, stripe_server):
-    with connection.execute_wrapper(worker_dies_at('UPDATE "ecommerce_idempotencyrecord"')), pytest.raises(WorkerDied):
+    with on_every_database(worker_dies_at('UPDATE "ecommerce_idempotencyrecord"')), pytest.raises(WorkerDied):
         pay(client_for(customer), order.id, "lost-answer")
     paid = Payment.objects.get()
     assert (paid.status, orders.get_order(order_id=order.id).status) == ("succeeded", "paid")
@@ -62,7 +62,7 @@ def test_an_outage_between_the_charge_and_its_recording_is_settled_by_the_retry(
     order = place_order(customer, make_product(price="19.99", stock=5), 2)
     client = client_for(customer)
 
-    with connection.execute_wrapper(failing_once_on('UPDATE "payments_payment" SET "status"')):
+    with on_every_database(failing_once_on('UPDATE "payments_payment" SET "status"')):
         cut_short = pay(client, order.id, "k")
 
     assert cut_short.status_code == 503

@@ -8,13 +8,11 @@ import jwt
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from accounts import services as accounts
 from inventory import services as inventory
 from orders import services as orders
-from tests.conftest import client_for, make_user
+from tests.conftest import AllQueries, client_for, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -147,7 +145,7 @@ def test_the_access_token_carries_the_roles_permissions(catalog_manager, order_m
 
 def test_a_staff_write_reads_no_user_or_permission_table(catalog_manager, product):
     client = client_for(catalog_manager)
-    with CaptureQueriesContext(connection) as queries:
+    with AllQueries() as queries:
         assert client.patch(f"/inventory/{product.id}", {"adjustBy": 1}, format="json").status_code == 200
     touched = " ".join(query["sql"] for query in queries.captured_queries)
     assert "accounts_user" not in touched and "auth_" not in touched

@@ -7,13 +7,11 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
 from django.test import Client, override_settings
-from django.test.utils import CaptureQueriesContext
 
 from catalog import services as catalog
 from orders import services as orders
-from tests.conftest import make_product
+from tests.conftest import AllQueries, make_product
 from tests.storefront.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -467,7 +465,7 @@ def test_every_form_carries_a_csrf_token(shop):
 
 
 def count_queries(client: Client, url: str) -> int:
-    with CaptureQueriesContext(connection) as captured:
+    with AllQueries() as captured:
         assert client.get(url).status_code == 200
     return len(captured)
 

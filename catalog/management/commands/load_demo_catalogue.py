@@ -9,11 +9,11 @@ from decimal import Decimal
 
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
-from django.db import transaction
 from PIL import Image, ImageDraw, ImageFont
 
 from catalog import services
 from catalog.models import Product
+from ecommerce.db import atomic
 
 # (category, name, price, stock)
 DEMO_PRODUCTS = [
@@ -78,7 +78,7 @@ class Command(BaseCommand):
             self.stdout.write("Products exist already; no demo products created.")
             return
         categories = list(dict.fromkeys(category for category, *_ in DEMO_PRODUCTS))
-        with transaction.atomic():
+        with atomic("catalog"):
             for category in categories:
                 services.create_category(name=category)
             for number, (category, name, price, stock) in enumerate(DEMO_PRODUCTS, start=1):
