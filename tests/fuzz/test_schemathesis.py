@@ -1,8 +1,21 @@
 """Property-based fuzzing of every documented operation, over HTTP against gunicorn.
 
-Runs the schemathesis CLI (its pytest plugin does not support pytest 9 yet) as a customer and as
-staff. Checks: no 5xx for any generated input, and responses conform to the OpenAPI schema (status
-codes, content types, bodies). Bounded: FUZZ_MAX_EXAMPLES per operation, FUZZ_MAX_SECONDS per run.
+Runs the schemathesis CLI (its pytest plugin does not support pytest 9 yet) as a customer and as staff, with
+every check schemathesis has: no 5xx; status codes, content types, headers and bodies as the schema says; data
+the schema calls valid is accepted and data it calls invalid refused (400); unsupported methods (405), missing
+required headers, ignored authentication, use after delete, resources available after creation, other users'
+objects. The examples, coverage, fuzzing and stateful phases all run.
+
+Exclusions (schemathesis.toml beside this file, one check for named operations, each with its reason):
+- positive_data_acceptance for POST /auth/register (password rules, a taken email), POST /payment/webhook (only
+  Stripe signs events), POST /products and PATCH /products/{id} (a SKU is unique), DELETE /auth/me and
+  POST /auth/me/password (the current password), POST /auth/verify-email and POST /auth/password-reset/confirm
+  (an emailed link's signed token): rules no schema states;
+- use_after_free for GET and PATCH /products/{id}: DELETE withdraws a product, which staff still see (documented);
+- for POST /order/checkout and POST /payment, positive_data_acceptance also expects 422: a generated
+  Idempotency-Key reused with another body is `idempotency_key_reused`.
+
+Bounded: FUZZ_MAX_EXAMPLES per operation and phase, and a FUZZ_MAX_SECONDS budget per role.
 """
 
 import os
@@ -16,8 +29,8 @@ import requests
 
 pytestmark = pytest.mark.e2e
 MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "15")
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 @pytest.fixture(scope="session")
@@ -50,12 +63,12 @@ def bearer(e2e_server):
 def test_no_server_errors_and_responses_match_the_schema(e2e_server, bearer, role, tmp_path):
     command = [
         str(SCHEMATHESIS),
+        "--config-file",
+        str(CONFIG),
         "run",
         f"{e2e_server.url}/api/schema",
         "--header",
         bearer[role],
-        "--checks",
-        CHECKS,
         "--max-examples",
         MAX_EXAMPLES,
         "--generation-deterministic",
