@@ -166,3 +166,13 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.order_id}: {self.from_status or 'new'} -> {self.to_status} ({self.actor})"
+
+
+class CustomerCheckoutLock(models.Model):
+    """One row per customer who has checked out, locked while a checkout checks the caps on the customer's
+    unpaid orders and writes its order: two checkouts of one customer cannot both pass the caps."""
+
+    user_id = models.PositiveBigIntegerField(primary_key=True)
+
+    def __str__(self) -> str:
+        return f"checkout lock of user {self.user_id}"

@@ -43,7 +43,7 @@ from orders.errors import (
     ShippingMethodUnavailable,
     TooManyPendingOrders,
 )
-from orders.models import Order, OrderLine, ShippingMethod, StatusChange
+from orders.models import CustomerCheckoutLock, Order, OrderLine, ShippingMethod, StatusChange
 from orders.selectors import orders_for
 from outbox import services as outbox
 
@@ -349,7 +349,6 @@ def checkout(
     if not entries:
         raise CartEmpty()
     try:
-        _check_pending_caps(user_id, token, units=sum(entry.quantity for entry in entries))
         order, lines = _write_order(user_id, token, entries, delivery)
         stock = [StockLine(line.product_id, line.quantity) for line in lines]
         inventory.reserve_stock(order_id=order.id, lines=stock, expires_at=order.expires_at)
@@ -368,7 +367,8 @@ def _write_order(
 ) -> tuple[Order, list[OrderLine]]:
     """The checkout's order, not placed yet, and its lines (written now, or by an earlier attempt of it).
 
-    Raises InsufficientStock for products no longer on sale, AmountTooLarge.
+    Raises InsufficientStock for products no longer on sale, AmountTooLarge, TooManyPendingOrders or
+    ReservedUnitsLimit (checked under the customer's checkout lock, in the transaction that writes the order).
     """
     written = Order.checkouts.filter(checkout_token=token).first()
     if written is not None:
@@ -403,6 +403,9 @@ def _write_order(
         raise AmountTooLarge(f"An order line and the order total may be at most {MAX_AMOUNT}.")
     try:
         with atomic("orders"):
+            CustomerCheckoutLock.objects.bulk_create([CustomerCheckoutLock(user_id=user_id)], ignore_conflicts=True)
+            CustomerCheckoutLock.objects.select_for_update().get(user_id=user_id)
+            _check_pending_caps(user_id, token, units=sum(entry.quantity for entry in entries))
             order = Order.checkouts.create(
                 user_id=user_id,
                 subtotal=subtotal,
