@@ -12,7 +12,6 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.utils import timezone
 
 from cart import services as cart
@@ -20,6 +19,7 @@ from ecommerce.models import IdempotencyRecord
 from orders import services as orders
 from tests.conftest import WorkerDied, client_for, make_user, on_every_database, worker_dies_at
 from tests.inventory.test_services import assert_ledger_matches_levels
+from tests.payments.conftest import check_consistency as check
 from tests.payments.conftest import ledger, stock
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,15 +30,6 @@ DIES_AFTER = {
     "the order was written": 'UPDATE "inventory_stockitem"',
     "the stock was held": 'UPDATE "orders_order" SET "placed"',
 }
-
-
-def check(*args: str) -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command("check_consistency", *args, stdout=out)
-    except CommandError:
-        return 1, out.getvalue()
-    return 0, out.getvalue()
 
 
 def later():

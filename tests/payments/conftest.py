@@ -1,7 +1,11 @@
 """Payment fixtures: a fake Stripe on 127.0.0.1 and a StripeGateway pointed at it."""
 
+from io import StringIO
+
 import pytest
 import stripe
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from payments.gateways import StripeGateway
 from tests.stripe_server import StripeServer
@@ -126,3 +130,13 @@ def signed_event(event: dict, secret: str = WEBHOOK_SECRET, timestamp: int | Non
 def post_webhook(client, payload: bytes, signature: str | None):
     headers = {} if signature is None else {"HTTP_STRIPE_SIGNATURE": signature}
     return client.post("/payment/webhook", data=payload, content_type="application/json", **headers)
+
+
+def check_consistency(*args: str) -> tuple[int, str]:
+    """Run ``manage.py check_consistency`` with ``args``: its exit status (0 or 1) and its report."""
+    out = StringIO()
+    try:
+        call_command("check_consistency", *args, stdout=out)
+    except CommandError:
+        return 1, out.getvalue()
+    return 0, out.getvalue()

@@ -12,7 +12,6 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from orders import services as orders
 from outbox import services as outbox
@@ -22,6 +21,7 @@ from payments.models import Payment
 from tests.concurrency.conftest import race
 from tests.conftest import make_user
 from tests.inventory.test_services import assert_ledger_matches_levels
+from tests.payments.conftest import check_consistency as check
 from tests.payments.conftest import ledger, stock
 from tests.payments.conftest import place_order as checkout
 
@@ -49,15 +49,6 @@ def relay() -> str:
     out = StringIO()
     call_command("relay_events", stdout=out)
     return out.getvalue().strip()
-
-
-def check(*args: str) -> tuple[int, str]:
-    out = StringIO()
-    try:
-        call_command("check_consistency", *args, stdout=out)
-    except CommandError:
-        return 1, out.getvalue()
-    return 0, out.getvalue()
 
 
 def test_payment_then_order_paid_then_stock_sold(crash_after_each_commit, use_stripe, customer, product):
