@@ -1,4 +1,4 @@
-from ecommerce.errors import DomainError, NotFound
+from ecommerce.errors import Conflict, NotFound
 
 
 class NotInCart(NotFound):
@@ -6,6 +6,8 @@ class NotInCart(NotFound):
     default_message = "This product is not in the cart."
 
 
-class QuantityTooLarge(DomainError):
-    code = "max_value"
+class QuantityTooLarge(Conflict):
+    """Adding would take a line past 1000 units: the request is valid, the cart it meets refuses it."""
+
+    code = "line_quantity_too_large"
     default_message = "A cart line holds at most 1000 units."

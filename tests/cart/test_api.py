@@ -48,6 +48,20 @@ def test_more_than_available_is_409_and_cart_unchanged(customer_client, product)
     assert customer_client.get("/cart").json()["items"][0]["quantity"] == 4
 
 
+def test_adding_past_the_line_cap_is_409_and_cart_unchanged(customer_client):
+    """Each request is valid (quantity <= 1000): it is the line it would make that the cart refuses."""
+    plenty = make_product(stock=5000)
+    assert add(customer_client, plenty.id, 600).status_code == 200
+    response = add(customer_client, plenty.id, 600)
+    assert response.status_code == 409
+    assert response.json()["errors"][0] == {
+        "code": "line_quantity_too_large",
+        "detail": "A cart line holds at most 1000 units.",
+        "attr": "quantity",
+    }
+    assert customer_client.get("/cart").json()["items"][0]["quantity"] == 600
+
+
 def test_unknown_or_inactive_product_is_404(customer_client, product):
     assert add(customer_client, 999_999).status_code == 404
     catalog.deactivate_product(product_id=product.id)
