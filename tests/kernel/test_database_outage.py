@@ -120,8 +120,10 @@ def test_a_checkout_taken_over_by_a_retry_is_done_once():
         """The client gave up on the first attempt and retries after the lease, on other connections."""
 
         def note_the_order_insert(execute, sql, params, many, context):
-            if sql.startswith('INSERT INTO "orders_order"'):
-                retry_writes_the_order.set()  # it waits for the first attempt's uncommitted order
+            # Writing its order, it waits for the first attempt's uncommitted one (at the customer's
+            # checkout lock, or at the order's unique checkout token).
+            if sql.startswith(('INSERT INTO "orders_customercheckoutlock"', 'INSERT INTO "orders_order"')):
+                retry_writes_the_order.set()
             return execute(sql, params, many, context)
 
         try:
