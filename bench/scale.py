@@ -59,7 +59,7 @@ out = {}
 for label, path in json.loads(sys.argv[1]).items():
     times = []
     for _ in range(int(sys.argv[2])):
-        pages._cache.clear()
+        pages.clear_cache()
         started = time.perf_counter()
         response = client.get(path)
         times.append((time.perf_counter() - started) * 1000)

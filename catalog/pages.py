@@ -2,11 +2,17 @@
 
 A product list is the hottest read of a shop, so its pages are kept rendered, per process, under a key
 made of the catalogue version (``CatalogueVersion``: a token that every product change replaces in the
-same transaction), the store currency, the filters and the page. Stock is not part of a rendered page: each
-product is kept as the JSON before and after its ``stock`` value, and the stock of the page's products is
-read live from inventory on every request. So a page costs two indexed queries when it is cached (the
-version, the stock) and three when it is not (the version, the page with its count, the stock), and no
-committed product or stock change is ever served stale.
+same transaction), the store currency, the filters and the page; a product's detail likewise, under the
+version and its id. Stock is not part of anything kept: each product is kept as the JSON before and after
+its ``stock`` value, and the stock of the page's products (or of the product) is read live from inventory
+on every request, so no committed product or stock change is ever served stale.
+
+On PostgreSQL the version is read in the same round trip as the stock (``ecommerce.db.read_alongside``):
+a cached page or product costs one round trip; a list page rendered afresh adds one (the page with its
+count), a product rendered afresh one (its row). Elsewhere the version is a query of its own. A list page
+is looked up under the version this process saw last, so that its products' ids are known before the
+version is read; a page kept under an older version is never served (the version read with the stock
+decides, and the page is rendered again).
 
 The JSON is written here with the wire's camelCase names directly, in the shape of ``ProductSerializer``
 (a test holds the two together), rather than walked through a serializer and renamed on every request.
@@ -22,7 +28,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.core.paginator import EmptyPage, InvalidPage, PageNotAnInteger
 from django.db import connections, router
 from django.db.models import F, Func, IntegerField, Subquery
 from django.utils.dateparse import parse_datetime
@@ -31,6 +37,7 @@ from catalog.errors import ProductNotFound
 from catalog.images import links
 from catalog.models import CatalogueVersion, Category, Product
 from catalog.selectors import ProductFilters, available_stock, filter_products
+from ecommerce.db import read_alongside
 from ecommerce.money import quantize
 
 # A product's fields in the order ``render_product`` takes them; its category's name comes by a join.
@@ -53,8 +60,10 @@ ACTIVE_PRODUCT_SQL = (
     + f" FROM {Product._meta.db_table} p LEFT JOIN {Category._meta.db_table} c ON c.id = p.category_id"
     + " WHERE p.id = %s AND p.is_active"
 )
+VERSION_SQL = f"SELECT token FROM {CatalogueVersion._meta.db_table} WHERE id = 1"  # noqa: S608 - constant
 LAST_PAGE = "last"
-CACHED_ENTRIES = 4096  # pages and counts per process: about 8 KB each for pages of 20
+CACHED_PAGES = 4096  # pages and counts per process: about 8 KB each for pages of 20
+CACHED_PRODUCTS = 20_000  # rendered products per process: about 0.5 KB each
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,16 @@ class _LRUCache:
             self._entries.clear()
 
 
-_cache = _LRUCache(CACHED_ENTRIES)
+_cache = _LRUCache(CACHED_PAGES)
+_products = _LRUCache(CACHED_PRODUCTS)
+_NOT_FOR_SALE = RenderedProduct(id=0, head=b"", tail=b"")  # kept for an id with no active product
+_latest = {"token": None}  # the catalogue version this process read last
+
+
+def clear_cache() -> None:
+    """Forget every page and product kept by this process (for benchmarks of the first request)."""
+    _cache.clear()
+    _products.clear()
 
 
 def _dumps(value) -> str:
@@ -152,15 +170,31 @@ def _cursor(model):
     return connections[router.db_for_read(model)].cursor()
 
 
+def _token(rows: list[tuple] | None) -> str:
+    """The version token in the rows of ``VERSION_SQL`` ("" while the table has no row, e.g. after a flush)."""
+    token = rows[0][0] if rows else ""
+    _latest["token"] = token
+    return token
+
+
 def catalogue_version() -> str:
-    """The current catalogue version token, in one query ("" while the table has no row, e.g. after a flush).
+    """The current catalogue version token, in one query.
 
     Plain SQL, as the product row below: these run on every request, and the ORM costs several times the query.
     """
     with _cursor(CatalogueVersion) as cursor:
-        cursor.execute(f"SELECT token FROM {CatalogueVersion._meta.db_table} WHERE id = 1")  # noqa: S608 - constant
-        row = cursor.fetchone()
-    return row[0] if row else ""
+        cursor.execute(VERSION_SQL)
+        return _token(cursor.fetchall())
+
+
+def _version_and_stock(product_ids: list[int]) -> tuple[str, dict[int, int]]:
+    """The catalogue version and the stock of ``product_ids`` now: one round trip on PostgreSQL, two elsewhere.
+
+    The version is read first (in the same round trip): a product row read after it is never older than it.
+    """
+    with read_alongside(CatalogueVersion, VERSION_SQL) as version:
+        stock = available_stock(product_ids=product_ids)
+    return _token(version.rows), stock
 
 
 def _aware(value: datetime | str) -> datetime:
@@ -228,16 +262,46 @@ def _fetch_page(filters: ProductFilters, offset: int, limit: int, count: int | N
     return list(products[offset : offset + limit]), count
 
 
+def _kept_page(token, currency, filters, page, page_size) -> tuple[int, int, list[RenderedProduct]] | None:
+    """The page kept under version ``token`` (its number, the count, its products), or None."""
+    count = _cache.get(("count", token, filters))
+    if count is None:
+        return None
+    if page == LAST_PAGE:
+        number = _num_pages(count, page_size)
+    else:
+        try:
+            number = _page_number(page, count, page_size)
+        except InvalidPage:
+            return None
+    products = _cache.get(("page", token, currency, filters, number, page_size))
+    return None if products is None else (number, count, products)
+
+
+def _page_of(products: list[RenderedProduct], stock: dict[int, int], number: int, count: int) -> RenderedPage:
+    results = b"[" + b",".join(product.with_stock(stock[product.id]) for product in products) + b"]"
+    return RenderedPage(number=number, count=count, results=results)
+
+
 def product_list_page(*, filters: ProductFilters, page: str, page_size: int) -> RenderedPage:
     """A page of products matching ``filters`` (of which ``in_stock`` must be None), with their stock now.
 
-    Two queries when the page is cached for the current catalogue version, three otherwise.
+    One round trip on PostgreSQL when the page is kept for the current catalogue version (two queries
+    elsewhere); a page rendered afresh costs one more (the page with its count, or the page alone).
     Raises EmptyPage or PageNotAnInteger (both InvalidPage) for a page that does not exist.
     """
     if filters.in_stock is not None:
         raise ValueError("pages that depend on stock are not cached: use selectors.filter_products")
-    token = catalogue_version()
     currency = settings.STORE_CURRENCY
+    guess = _latest["token"]
+    kept = _kept_page(guess, currency, filters, page, page_size) if guess is not None else None
+    if kept is not None:
+        number, count, products = kept
+        token, stock = _version_and_stock([product.id for product in products])
+        if token == guess:
+            return _page_of(products, stock, number, count)
+    else:
+        token = catalogue_version()
     count_key = ("count", token, filters)
     count = _cache.get(count_key)
     if page == LAST_PAGE:
@@ -256,15 +320,25 @@ def product_list_page(*, filters: ProductFilters, page: str, page_size: int) -> 
         _cache.set(count_key, count)
         products = [render_product(row, currency=currency) for row in rows]
         _cache.set(page_key, products)
-    stock = available_stock(product_ids=[product.id for product in products])
-    results = b"[" + b",".join(product.with_stock(stock[product.id]) for product in products) + b"]"
-    return RenderedPage(number=number, count=count, results=results)
+        for product in products:
+            _products.set(("product", token, currency, product.id), product)
+    return _page_of(products, available_stock(product_ids=[product.id for product in products]), number, count)
 
 
 def product_for_sale(*, product_id: int) -> bytes:
-    """An active product with its stock now, as the JSON clients get, in two queries. Raises ProductNotFound."""
-    row = _active_product_row(product_id)
-    if row is None:
+    """An active product with its stock now, as the JSON clients get. Raises ProductNotFound.
+
+    One round trip on PostgreSQL when the product is kept for the current catalogue version (two queries
+    elsewhere); one more to render it afresh.
+    """
+    currency = settings.STORE_CURRENCY
+    token, stock = _version_and_stock([product_id])
+    key = ("product", token, currency, product_id)
+    product = _products.get(key)
+    if product is None:
+        row = _active_product_row(product_id)
+        product = _NOT_FOR_SALE if row is None else render_product(row, currency=currency)
+        _products.set(key, product)
+    if product is _NOT_FOR_SALE:
         raise ProductNotFound()
-    product = render_product(row, currency=settings.STORE_CURRENCY)
-    return product.with_stock(available_stock(product_ids=[product_id])[product_id])
+    return product.with_stock(stock[product_id])

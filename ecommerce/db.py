@@ -1,6 +1,7 @@
 """Database helpers of the kernel: what a request does when its own connection may be broken."""
 
 import logging
+from contextlib import contextmanager
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, router, transaction
 
@@ -43,3 +44,56 @@ def execute_on_fresh_connection(model, sql: str, params: list) -> bool:
     finally:
         fresh.close()
     return True
+
+
+class AlongsideRead:
+    """The rows of a read sent with another query (``read_alongside``): ``rows`` once the block has ended."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple] | None = None
+
+
+def _batches_statements(connection) -> bool:
+    """Whether one ``execute`` may carry several statements and return each result (psycopg 3, client-side binding)."""
+    if connection.vendor != "postgresql":
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3 and not connection.settings_dict["OPTIONS"].get("server_side_binding")
+
+
+@contextmanager
+def read_alongside(model, sql: str):
+    """Send ``sql`` (a SELECT without parameters, on the database of ``model``) with the next SELECT that the block
+    runs on that database, in one round trip; its rows are in the yielded object's ``rows`` after the block.
+
+    For the hot reads that need two apps' rows at once (the catalogue version and the stock), where each app
+    keeps writing its own SQL. On PostgreSQL (psycopg 3, client-side binding) both statements go in one
+    ``execute`` and read as two results, the one given here first; elsewhere, or if the block runs no such
+    query on that database (another app's database, a remote app), ``sql`` runs on its own when the block ends.
+    """
+    connection = connections[router.db_for_read(model)]
+    read = AlongsideRead()
+    done = False
+
+    def send_along(execute, query, params, many, context):
+        nonlocal done
+        mergeable = params is None or isinstance(params, list | tuple)
+        if done or many or not mergeable or query.lstrip()[:6].upper() != "SELECT":
+            return execute(query, params, many, context)
+        done = True
+        result = execute(f"{sql}; {query}", params, many, context)
+        cursor = context["cursor"]
+        read.rows = cursor.fetchall()
+        cursor.nextset()
+        return result
+
+    if _batches_statements(connection):
+        with connection.execute_wrapper(send_along):
+            yield read
+    else:
+        yield read
+    if not done:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            read.rows = cursor.fetchall()
