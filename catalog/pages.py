@@ -53,12 +53,13 @@ COLUMNS = (
     "updated_at",
     "images",
 )
-# ``COLUMNS`` of one active product, in plain SQL (see ``catalogue_version``): the category by a join.
-ACTIVE_PRODUCT_SQL = (
-    "SELECT "  # noqa: S608 - table and column names only
+# The catalogue version and ``COLUMNS`` of one active product (NULLs if there is none) in one plain SQL query
+# (see ``catalogue_version``), so both from one snapshot: always one row; the category by a join.
+VERSION_AND_PRODUCT_SQL = (
+    f"SELECT (SELECT token FROM {CatalogueVersion._meta.db_table} WHERE id = 1), "  # noqa: S608 - names only
     + ", ".join("c.name" if column == "category__name" else f"p.{column}" for column in COLUMNS)
-    + f" FROM {Product._meta.db_table} p LEFT JOIN {Category._meta.db_table} c ON c.id = p.category_id"
-    + " WHERE p.id = %s AND p.is_active"
+    + f" FROM (SELECT 1) AS one LEFT JOIN {Product._meta.db_table} p ON p.id = %s AND p.is_active"
+    + f" LEFT JOIN {Category._meta.db_table} c ON c.id = p.category_id"
 )
 VERSION_SQL = f"SELECT token FROM {CatalogueVersion._meta.db_table} WHERE id = 1"  # noqa: S608 - constant
 LAST_PAGE = "last"
@@ -121,9 +122,10 @@ _latest = {"token": None}  # the catalogue version this process read last
 
 
 def clear_cache() -> None:
-    """Forget every page and product kept by this process (for benchmarks of the first request)."""
+    """Forget every page and product kept by this process, and the version it saw last (for a first request)."""
     _cache.clear()
     _products.clear()
+    _latest["token"] = None
 
 
 def _dumps(value) -> str:
@@ -203,17 +205,18 @@ def _aware(value: datetime | str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _active_product_row(product_id: int) -> tuple | None:
-    """An active product's ``COLUMNS``, typed as the ORM would type them, or None."""
+def _version_and_product_row(product_id: int) -> tuple[str, tuple | None]:
+    """The catalogue version, and the active product's ``COLUMNS`` typed as the ORM would type them (or None)."""
     with _cursor(Product) as cursor:
-        cursor.execute(ACTIVE_PRODUCT_SQL, [product_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        cursor.execute(VERSION_AND_PRODUCT_SQL, [product_id])
+        token, *row = cursor.fetchone()
+    token = _token([(token or "",)])
+    if row[0] is None:
+        return token, None
     *text, price, is_active, created_at, updated_at, images = row
     price = price if isinstance(price, Decimal) else Decimal(str(price))
     images = json.loads(images) if isinstance(images, str) else images
-    return (*text, price, bool(is_active), _aware(created_at), _aware(updated_at), images)
+    return token, (*text, price, bool(is_active), _aware(created_at), _aware(updated_at), images)
 
 
 def _page_number(page: str, count: int | None, page_size: int) -> int:
@@ -295,6 +298,7 @@ def product_list_page(*, filters: ProductFilters, page: str, page_size: int) -> 
     currency = settings.STORE_CURRENCY
     guess = _latest["token"]
     kept = _kept_page(guess, currency, filters, page, page_size) if guess is not None else None
+    stock: dict[int, int] = {}
     if kept is not None:
         number, count, products = kept
         token, stock = _version_and_stock([product.id for product in products])
@@ -322,23 +326,36 @@ def product_list_page(*, filters: ProductFilters, page: str, page_size: int) -> 
         _cache.set(page_key, products)
         for product in products:
             _products.set(("product", token, currency, product.id), product)
-    return _page_of(products, available_stock(product_ids=[product.id for product in products]), number, count)
+    ids = [product.id for product in products]
+    if not stock.keys() >= set(ids):  # unless read just now, with the version (the same products, changed)
+        stock = available_stock(product_ids=ids)
+    return _page_of(products, stock, number, count)
 
 
 def product_for_sale(*, product_id: int) -> bytes:
     """An active product with its stock now, as the JSON clients get. Raises ProductNotFound.
 
-    One round trip on PostgreSQL when the product is kept for the current catalogue version (two queries
-    elsewhere); one more to render it afresh.
+    Looked up under the catalogue version this process saw last: if kept there, one round trip on
+    PostgreSQL (the version and the stock; two queries elsewhere) and served if the version agrees;
+    otherwise two queries (the version with the product's row, then its stock), and kept.
     """
     currency = settings.STORE_CURRENCY
-    token, stock = _version_and_stock([product_id])
-    key = ("product", token, currency, product_id)
-    product = _products.get(key)
-    if product is None:
-        row = _active_product_row(product_id)
-        product = _NOT_FOR_SALE if row is None else render_product(row, currency=currency)
-        _products.set(key, product)
+    guess = _latest["token"]
+    product = _products.get(("product", guess, currency, product_id)) if guess is not None else None
+    stock: dict[int, int] = {}
+    if product is not None:
+        token, stock = _version_and_stock([product_id])
+        if token == guess:
+            return _for_sale(product, stock)
+    token, row = _version_and_product_row(product_id)
+    product = _NOT_FOR_SALE if row is None else render_product(row, currency=currency)
+    _products.set(("product", token, currency, product_id), product)
+    if product is not _NOT_FOR_SALE and product_id not in stock:  # unless read just now, with the version
+        stock = available_stock(product_ids=[product_id])
+    return _for_sale(product, stock)
+
+
+def _for_sale(product: RenderedProduct, stock: dict[int, int]) -> bytes:
     if product is _NOT_FOR_SALE:
         raise ProductNotFound()
-    return product.with_stock(stock[product_id])
+    return product.with_stock(stock[product.id])

@@ -1,6 +1,14 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from catalog import pages
+
+
+@pytest.fixture(autouse=True)
+def _first_request():
+    """Each test starts with nothing kept (SQLite reuses ids, and a process keeps pages across tests)."""
+    pages.clear_cache()
+
 
 @pytest.fixture
 def admin_user():

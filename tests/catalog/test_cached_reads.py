@@ -233,6 +233,15 @@ def test_a_kept_page_costs_one_round_trip_and_a_fresh_one_three(anon_client, dja
         assert len(anon_client.get("/products?pageSize=25&page=2").json()["results"]) == 5
 
 
+def test_after_a_change_a_kept_page_is_rendered_again_at_the_cost_of_one_query(
+    anon_client, warm, django_assert_num_queries
+):
+    services.update_product(product_id=warm.id, price=Decimal("13.00"))
+    # version and stock (the page kept under the version seen last), then the page with its count again
+    with django_assert_num_queries(round_trips(postgresql=2, elsewhere=3)):
+        assert listed(anon_client, warm.id)["price"] == "13.00"
+
+
 def test_a_category_page_costs_the_same_queries(anon_client, django_assert_num_queries):
     for number in range(30):
         make_product(category=f"Category {number % 3}")
@@ -244,11 +253,18 @@ def test_a_category_page_costs_the_same_queries(anon_client, django_assert_num_q
         assert anon_client.get("/products?pageSize=5&category=category-1").json() == page
 
 
-def test_the_detail_costs_one_round_trip_once_kept(anon_client, product, django_assert_num_queries):
-    with django_assert_num_queries(round_trips(postgresql=2, elsewhere=3)):  # version and stock, the product
+def test_the_detail_costs_two_queries_and_one_round_trip_once_kept(anon_client, product, django_assert_num_queries):
+    with django_assert_num_queries(2):  # version with the product, stock
         first = anon_client.get(f"/products/{product.id}")
     with django_assert_num_queries(round_trips(postgresql=1, elsewhere=2)):  # version and stock
         assert anon_client.get(f"/products/{product.id}").content == first.content
+
+
+def test_after_a_change_a_kept_product_costs_one_query_more(anon_client, warm, django_assert_num_queries):
+    services.update_product(product_id=warm.id, name="Kettle")
+    # version and stock (the product kept under the version seen last), then the version with the product
+    with django_assert_num_queries(round_trips(postgresql=2, elsewhere=3)):
+        assert anon_client.get(f"/products/{warm.id}").json()["name"] == "Kettle"
 
 
 def test_a_product_listed_is_kept_for_its_detail(anon_client, product, django_assert_num_queries):
