@@ -56,7 +56,8 @@ run-split: $(VENV)/.runtime .env
 	@SERVICE_TOKEN="$${SERVICE_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')}" \
 	AUTH_THROTTLE_RATE="$(RUN_AUTH_THROTTLE_RATE)" GATEWAY_PORT=$(PORT) exec $(BIN)/python -m deploy.topology
 
-# The split suite (tests/split): the e2e flow and the remote calls through nginx and three processes (PostgreSQL).
+# The split suite (tests/split): through nginx and three processes, the e2e flow, the oversell and double-payment
+# races, the payments process killed in a payment storm, the whole API's schema; and the remote calls (PostgreSQL).
 test-split: $(VENV)/.dev
 	RUN_SPLIT_SUITE=1 $(BIN)/python -m pytest tests/split -p no:cacheprovider
 

@@ -34,15 +34,18 @@ SERVICES = (
     Service("orders", ("cart", "orders")),
     Service("payments", ("payments",)),
 )
+API_DOCS_SERVICE = "catalog"  # the gateway's default route, /api included
 
 
 def service_environments(ports: dict[str, int]) -> dict[str, dict[str, str]]:
-    """Per service: the SERVE_APPS and REMOTE_APPS that place each app in exactly one process."""
+    """Per service: the SERVE_APPS and REMOTE_APPS that place each app in exactly one process (and SCHEMA_APPS)."""
     owner = {app: service for service in SERVICES for app in service.apps}
     environments = {}
     for service in SERVICES:
         remote = [f"{app}=http://127.0.0.1:{ports[owner[app].name]}" for app in PUBLIC_APPS if owner[app] != service]
         environments[service.name] = {"SERVE_APPS": ",".join(service.apps), "REMOTE_APPS": ",".join(remote)}
+    # nginx sends /api to this process (deploy/nginx.conf.template): its schema and docs describe every app.
+    environments[API_DOCS_SERVICE]["SCHEMA_APPS"] = ",".join(owner)
     return environments
 
 
@@ -79,8 +82,10 @@ def process(command: list[str], env: dict, log: Path, health_url: str | None = N
 
     Then it is stopped: SIGTERM, and SIGKILL if it has not exited 15 s later.
     """
-    with open(log, "a") as output:
-        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
+    with open(log, "a") as output:  # a group of its own: a crash is simulated by killing the group (Topology.kill)
+        child = subprocess.Popen(  # noqa: S603
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, process_group=0
+        )
     try:
         if health_url:
             wait_until_healthy(health_url, child)
@@ -94,11 +99,37 @@ def process(command: list[str], env: dict, log: Path, health_url: str | None = N
             child.wait()
 
 
+class Topology:
+    """The running split shop: ``urls`` (name -> URL, ``gateway`` too), logs in ``run_dir``; kill or start a service."""
+
+    def __init__(self, stack: ExitStack, base_env: dict, ports: dict[str, int], run_dir: Path, workers: int):
+        self.urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        self.run_dir = run_dir
+        self._stack, self._base_env, self._ports, self._workers = stack, base_env, ports, workers
+        self._environments = service_environments(ports)
+        self._servers: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str) -> None:
+        """Start the gunicorn of service ``name`` and wait until it is healthy (it stops when the topology does)."""
+        command = [str(BIN / "gunicorn"), "ecommerce.wsgi", "--bind", f"127.0.0.1:{self._ports[name]}"]
+        # Threads: a call may come back to the process it came from (a refund: orders -> payments -> orders).
+        command += ["--workers", str(self._workers), "--threads", "4", "--log-level", "warning"]
+        env = {**self._base_env, **self._environments[name]}
+        log = self.run_dir / f"{name}.log"
+        self._servers[name] = self._stack.enter_context(process(command, env, log, self.urls[name]))
+
+    def kill(self, name: str) -> None:
+        """Kill service ``name``'s gunicorn, master and workers, with SIGKILL: a crash, requests in flight lost."""
+        server = self._servers.pop(name)
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
 @contextmanager
 def running(
     base_env: dict, *, gateway_port: int, ports: dict[str, int], run_dir: Path, workers: int = 2
-) -> Iterator[dict[str, str]]:
-    """The three processes and the gateway, until the block ends; yields name -> URL (``gateway`` too).
+) -> Iterator[Topology]:
+    """The three processes and the gateway, until the block ends.
 
     With ``EVENT_BROKER_URL``, also an event consumer per process and a relay publishing to the broker.
 
@@ -106,13 +137,10 @@ def running(
     migrated beforehand by the caller.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     with ExitStack() as stack:
+        topology = Topology(stack, base_env, ports, run_dir, workers)
         for name, env in service_environments(ports).items():
-            command = [str(BIN / "gunicorn"), "ecommerce.wsgi", "--bind", f"127.0.0.1:{ports[name]}"]
-            # Threads: a call may come back to the process it came from (a refund: orders -> payments -> orders).
-            command += ["--workers", str(workers), "--threads", "4", "--log-level", "warning"]
-            stack.enter_context(process(command, {**base_env, **env}, run_dir / f"{name}.log", urls[name]))
+            topology.start(name)
             if base_env.get("EVENT_BROKER_URL"):  # each process applies its own apps' events from the broker
                 consumer = [sys.executable, "manage.py", "consume_events"]
                 stack.enter_context(process(consumer, {**base_env, **env}, run_dir / f"{name}-events.log"))
@@ -121,9 +149,9 @@ def running(
             stack.enter_context(process(relay, base_env, run_dir / "relay.log"))
         config = render_gateway(gateway_port=gateway_port, ports=ports, run_dir=run_dir)
         nginx = ["nginx", "-p", str(run_dir), "-c", str(config), "-g", "daemon off;"]
-        urls["gateway"] = f"http://127.0.0.1:{gateway_port}"
-        stack.enter_context(process(nginx, base_env, run_dir / "nginx.log", urls["gateway"]))
-        yield urls
+        topology.urls["gateway"] = f"http://127.0.0.1:{gateway_port}"
+        stack.enter_context(process(nginx, base_env, run_dir / "nginx.log", topology.urls["gateway"]))
+        yield topology
 
 
 def main() -> None:
@@ -133,7 +161,8 @@ def main() -> None:
     ports = {service.name: first + index for index, service in enumerate(SERVICES)}
     run_dir = ROOT / ".run-split"
     environments = service_environments(ports)
-    with running(dict(os.environ), gateway_port=gateway_port, ports=ports, run_dir=run_dir) as urls:
+    with running(dict(os.environ), gateway_port=gateway_port, ports=ports, run_dir=run_dir) as topology:
+        urls = topology.urls
         print(f"gateway   {urls['gateway']}  (nginx, {run_dir / 'nginx.conf'})")
         for service in SERVICES:
             env = environments[service.name]

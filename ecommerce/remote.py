@@ -14,7 +14,7 @@ is raised again, as the same class, on the caller's side.
 Each logical call carries an ``Idempotency-Key``, the same on every retry (timeouts, dropped
 connections, 502/503/504, a call still running). The owner remembers the answer per key
 (``ecommerce.idempotency``), so a retry gets the first answer instead of reserving, charging or
-refunding again.
+refunding again; questions (``READS``) are simply answered again.
 """
 
 import base64
@@ -51,6 +51,17 @@ REMOTE_CAPABLE_APPS = ("accounts", "inventory", "catalog", "cart", "orders", "pa
 # What crosses the wire: those apps' public modules, and the outbox's (events pushed to the app that handles them).
 WIRE_MODULES = (*REMOTE_CAPABLE_APPS, "outbox")
 LOCAL_ONLY = {"orders": {"provide_refunder"}}
+# Public functions that answer a question: run again, they change nothing (reading an order may cancel it once
+# it is past its expiry, and a second run finds it cancelled). The owner keeps no answer per key for them, which
+# saves two writes per call; a retry simply asks again. Every other function's answer is kept per key.
+READS = {
+    "accounts": {"get_user", "get_users", "get_address", "list_addresses", "require_verified_email"},
+    "catalog": {"get_products", "get_active_product", "get_product_for_sale", "find_products", "list_categories"},
+    "inventory": {"get_stock_level", "get_stock_levels", "get_available_stock", "list_stock_movements"},
+    "cart": {"get_cart", "count_units", "price_lines"},
+    "orders": {"get_order", "get_payable_order", "get_order_statuses", "list_shipping_options"},
+    "payments": {"list_payments", "list_user_payments"},
+}
 TOKEN_HEADER = "X-Service-Token"
 RETRY_STATUSES = {409, 502, 503, 504}  # 409: the first attempt of this key is still running
 
@@ -298,7 +309,7 @@ def call(request, app: str, name: str) -> HttpResponse:
     except (ValueError, KeyError, TypeError) as exc:  # UnsafeValue is a ValueError
         logger.warning("Refused a call of %s.%s: %s", app, name, exc)
         return _error(400, "invalid_call")
-    key = request.headers.get("Idempotency-Key", "")
+    key = "" if name in READS.get(app, ()) else request.headers.get("Idempotency-Key", "")  # no key: not remembered
     fingerprint = hashlib.sha256(request.body).hexdigest()
     return idempotency.remember_call(
         scope=f"internal:{app}.{name}",

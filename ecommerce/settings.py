@@ -63,6 +63,9 @@ INSTALLED_APPS = [
 # Which apps' URLs this process serves (accounts, catalog, inventory, cart, orders, payments, privacy, admin,
 # storefront), for running apps apart behind a gateway. Unset: all of them, in one process.
 SERVE_APPS = env_list("SERVE_APPS", "accounts,catalog,inventory,cart,orders,payments,privacy,admin,storefront")
+# Which apps /api/schema and /api/docs describe: unset, those this process serves; the process a gateway sends
+# /api to names every app behind the gateway, so that the gateway's schema describes the whole API.
+SCHEMA_APPS = env_list("SCHEMA_APPS", "") or None
 # Apps that run in another process: ``app=base URL`` pairs (e.g. "payments=http://127.0.0.1:8103"). Their public
 # functions are then called over HTTP (ecommerce.remote), with SERVICE_TOKEN, the credential every process of
 # one shop shares; a process serves /internal/<app>/... for its own apps only when SERVICE_TOKEN is set.

@@ -31,28 +31,35 @@ APP_ROUTES = {
 }
 
 
-def served_urlpatterns(apps) -> list:
-    """The URLconf of a process serving ``apps`` (names of APP_ROUTES): their paths, health, schema and docs.
-
-    The schema is generated from these patterns, so it documents exactly what this process serves;
-    every other path answers 404 here.
-    """
+def _app_patterns(apps) -> list:
     unknown = set(apps) - APP_ROUTES.keys()
     if unknown:
-        raise ImproperlyConfigured(f"SERVE_APPS names unknown apps {sorted(unknown)}; known: {sorted(APP_ROUTES)}")
-    patterns = [pattern for app in APP_ROUTES if app in apps for pattern in APP_ROUTES[app]()]
+        known = sorted(APP_ROUTES)
+        raise ImproperlyConfigured(f"SERVE_APPS or SCHEMA_APPS names unknown apps {sorted(unknown)}; known: {known}")
+    return [pattern for app in APP_ROUTES if app in apps for pattern in APP_ROUTES[app]()]
+
+
+def served_urlpatterns(apps, documented=None) -> list:
+    """The URLconf of a process serving ``apps`` (names of APP_ROUTES): their paths, health, schema and docs.
+
+    The schema is generated from the patterns of ``documented`` (default: ``apps``): what this process
+    serves, or, in the process the gateway sends /api to, every app behind the gateway. Every path not
+    served answers 404 here.
+    """
+    health = mount("health", [route("", HealthView.as_view(), "health")])
+    schema_urlconf = None if documented is None else [*_app_patterns(documented), health]
     return [
-        *patterns,
+        *_app_patterns(apps),
         *internal_urlpatterns(apps),  # calls from the shop's other processes; the gateway never routes them
-        mount("health", [route("", HealthView.as_view(), "health")]),
-        mount("api/schema", [route("", SpectacularAPIView.as_view(), "schema")]),
+        health,
+        mount("api/schema", [route("", SpectacularAPIView.as_view(urlconf=schema_urlconf), "schema")]),
         # The split view serves its script from a URL rather than inline, as the Content-Security-Policy requires.
         mount("api/docs", [route("", SpectacularSwaggerSplitView.as_view(url_name="schema"), "swagger-ui")]),
         mount("api/redoc", [route("", SpectacularRedocView.as_view(url_name="schema"), "redoc")]),
     ]
 
 
-urlpatterns = served_urlpatterns(settings.SERVE_APPS)
+urlpatterns = served_urlpatterns(settings.SERVE_APPS, settings.SCHEMA_APPS)
 
 if settings.SERVE_MEDIA and settings.MEDIA_URL.startswith("/"):  # not when MEDIA_URL names another server
     urlpatterns.append(re_path(rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.+)$", media, name="media"))

@@ -30,6 +30,7 @@ BIN = Path(sys.executable).parent
 class Server:
     url: str
     env: dict
+    split: topology.Topology | None = None  # the processes behind the gateway (running_split)
 
     def manage(self, *args: str, env: dict | None = None) -> str:
         """Run a management command against the server's database (``env`` adds variables)."""
@@ -148,8 +149,8 @@ def running_split(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
     with _migrated_database(tmp_path_factory, env_overrides) as server:
         ports = {service.name: _free_port() for service in topology.SERVICES}
         run_dir = tmp_path_factory.mktemp("split")
-        with topology.running(server.env, gateway_port=_free_port(), ports=ports, run_dir=run_dir) as urls:
-            server.url = urls["gateway"]
+        with topology.running(server.env, gateway_port=_free_port(), ports=ports, run_dir=run_dir) as split:
+            server.url, server.split = split.urls["gateway"], split
             yield server
 
 

@@ -73,13 +73,13 @@ def ledger_totals(server, product_ids: list[int]) -> dict:
     return {int(k): v for k, v in json.loads(server.manage("shell", "--no-imports", "-c", script)).items()}
 
 
-def let_order_expire(server, order_id: int) -> None:
-    """Time passes for one order: its reservation deadline is moved into the past."""
+def let_order_expire(server, *order_ids: int) -> None:
+    """Time passes for these orders: their reservation deadlines are moved into the past."""
     server.manage(
         "shell",
         "-c",
         "from datetime import timedelta; from django.utils import timezone; from orders.models import Order; "
-        f"Order.objects.filter(pk={order_id}).update(expires_at=timezone.now() - timedelta(seconds=1))",
+        f"Order.objects.filter(pk__in={list(order_ids)}).update(expires_at=timezone.now() - timedelta(seconds=1))",
     )
 
 

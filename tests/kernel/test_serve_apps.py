@@ -10,10 +10,10 @@ from ecommerce import urls
 pytestmark = pytest.mark.django_db
 
 
-def urlconf_serving(*apps: str) -> types.ModuleType:
-    """The URLconf a process started with ``SERVE_APPS=<apps>`` builds."""
+def urlconf_serving(*apps: str, documented=None) -> types.ModuleType:
+    """The URLconf a process started with ``SERVE_APPS=<apps>`` (and ``SCHEMA_APPS=<documented>``) builds."""
     module = types.ModuleType("served_urls")
-    module.urlpatterns = urls.served_urlpatterns(apps)
+    module.urlpatterns = urls.served_urlpatterns(apps, documented)
     module.handler404, module.handler500 = urls.handler404, urls.handler500
     return module
 
@@ -44,6 +44,13 @@ def test_the_schema_of_a_payments_process_documents_only_what_it_serves(payments
     paths = anon_client.get("/api/schema", HTTP_ACCEPT="application/json").json()["paths"]
     assert {"/payment", "/payment/webhook", "/health"} <= paths.keys()
     assert {path.split("/")[1] for path in paths} == {"payment", "health"}
+
+
+def test_the_process_behind_the_gateways_api_documents_every_app_it_names(settings, anon_client):
+    settings.ROOT_URLCONF = urlconf_serving("catalog", documented=settings.SERVE_APPS)
+    paths = anon_client.get("/api/schema", HTTP_ACCEPT="application/json").json()["paths"]
+    assert {"/products", "/cart", "/order/checkout", "/payment", "/auth/login", "/health"} <= paths.keys()
+    assert anon_client.get("/cart").status_code == 404  # documented here, served by another process
 
 
 def test_unknown_app_names_stop_the_process_at_start():

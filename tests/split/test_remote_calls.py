@@ -116,6 +116,27 @@ def test_a_retry_after_a_lost_answer_does_not_reserve_twice(inventory_server, se
 
 
 @pytest.mark.django_db
+def test_the_owner_keeps_the_answers_of_writes_not_of_questions(inventory_server, service_settings):
+    inventory = _inventory(inventory_server.url)
+    inventory.create_stock_item(product_id=303, on_hand=1)
+    inventory.get_stock_levels(product_ids=[303])
+    inventory.get_stock_level(product_id=303)
+
+    script = (
+        "from ecommerce.models import IdempotencyRecord; "
+        "print(sorted(set(IdempotencyRecord.objects.values_list('scope', flat=True))))"
+    )
+    kept = inventory_server.manage("shell", "--no-imports", "-c", script)
+    assert "internal:inventory.create_stock_item" in kept
+    assert "get_stock_level" not in kept  # a retry of a question simply asks again
+
+
+def test_the_questions_are_public_functions():
+    for app, names in remote.READS.items():
+        assert names <= remote.remote_functions(app, "http://127.0.0.1:9").keys(), app
+
+
+@pytest.mark.django_db
 def test_an_unreachable_owner_is_a_503_after_bounded_retries(service_settings):
     with pytest.raises(remote.ServiceUnavailable):
         _inventory("http://127.0.0.1:9").get_stock_level(product_id=1)
