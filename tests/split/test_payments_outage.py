@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.concurrency.conftest import race
-from tests.e2e.test_purchase_flow import ledger_totals, let_order_expire
+from tests.e2e.test_purchase_flow import let_order_expire
 from tests.split.conftest import PAYMENT_LEASE_SECONDS, checked_out, customers, paid_once, product_with_stock
 
 pytestmark = pytest.mark.e2e
@@ -90,5 +90,5 @@ def test_payments_killed_in_a_payment_storm_and_restarted(e2e_server, gateway_st
     sold = 2 * (CUSTOMERS - len(unpaid))
     level = gateway_staff.ok("GET", f"/inventory/{product_id}")
     assert (level["onHand"], level["reserved"]) == (STOCK - sold, 0)
-    assert ledger_totals(e2e_server, [product_id]) == {product_id: {"on_hand": STOCK - sold, "reserved": 0}}
+    # Also: the product's levels are the sum of its ledger, no payment succeeded on an unpaid order...
     assert e2e_server.manage("check_consistency").splitlines()[-1] == "0 problem(s)"
