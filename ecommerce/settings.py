@@ -170,7 +170,7 @@ if REDIS_URL:
     }
 else:
     # Shared by every gunicorn worker, unlike the per-process memory cache.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}}
+    CACHES = {"default": {"BACKEND": "ecommerce.cache.DatabaseCache", "LOCATION": "cache_table"}}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutModelBackend"]

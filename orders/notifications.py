@@ -37,9 +37,9 @@ def publish_status_change(change: StatusChange) -> None:
 
 def _message(change: StatusChange) -> EmailMultiAlternatives | None:
     """The email, or None when its customer's account is closed (deleted: no address left; or deactivated)."""
-    from orders.services import get_order  # the services module publishes changes, and this module reads orders
+    from orders.services import _order_for_email  # the services module publishes changes, this one reads orders
 
-    order = get_order(order_id=change.order_id)
+    order = _order_for_email(change.order_id)
     customer = accounts.get_user(user_id=order.user_id)
     if not customer.is_active:
         return None

@@ -53,6 +53,7 @@ __all__ = [
     "Actor",
     "AlreadyPaid",
     "AmbiguousAddress",
+    "AmountDue",
     "CartEmpty",
     "InvalidTransition",
     "NoPaymentToRefund",
@@ -79,6 +80,7 @@ __all__ = [
     "expire_due_orders",
     "find_order_ids",
     "find_unfinished_checkouts",
+    "get_amount_due",
     "get_order",
     "get_order_statuses",
     "get_payable_order",
@@ -240,8 +242,17 @@ def _record_change(
     return change
 
 
-def _load(order_id: int, *, user_id: int | None = None, lock: bool = False) -> Order:
-    orders = Order.objects.select_for_update() if lock else Order.objects.prefetch_related("lines", "status_changes")
+def _load(order_id: int, *, user_id: int | None = None, lock: bool = False, related: bool = True) -> Order:
+    """The order (locked with ``lock``; with its lines and timeline prefetched if ``related`` and not locked).
+
+    Raises OrderNotFound.
+    """
+    if lock:
+        orders = Order.objects.select_for_update()
+    elif related:
+        orders = Order.objects.prefetch_related("lines", "status_changes")
+    else:
+        orders = Order.objects.all()
     if user_id is not None:
         orders = orders.filter(user_id=user_id)
     order = orders.filter(pk=order_id).first()
@@ -341,15 +352,16 @@ def checkout(
     ``settle_checkout`` (check_consistency).
     """
     token = uuid.uuid5(CHECKOUT_KEYS, f"{user_id}:{key}") if key is not None else uuid.uuid4()
-    placed = Order.objects.filter(checkout_token=token, user_id=user_id).first()
-    if placed is not None:
-        return to_info(placed)
+    if key is not None:  # a retry finds what an earlier attempt did; a new token (uuid4) has nothing yet
+        placed = Order.objects.filter(checkout_token=token, user_id=user_id).first()
+        if placed is not None:
+            return to_info(placed)
     delivery = _delivery(user_id, shipping_address, address_id, shipping_method_id)
     entries = cart.take_cart_lines(user_id=user_id, token=token)
     if not entries:
         raise CartEmpty()
     try:
-        order, lines = _write_order(user_id, token, entries, delivery)
+        order, lines = _write_order(user_id, token, entries, delivery, resumed=key is not None)
         stock = [StockLine(line.product_id, line.quantity) for line in lines]
         inventory.reserve_stock(order_id=order.id, lines=stock, expires_at=order.expires_at)
     except DomainError:
@@ -363,14 +375,20 @@ CHECKOUT_KEYS = uuid.UUID("3c0f5f8e-4d52-4b8e-9a51-2f5d8c1e7a10")
 
 
 def _write_order(
-    user_id: int, token: uuid.UUID, entries: list, delivery: tuple[PostalAddress, ShippingMethod] | None
+    user_id: int,
+    token: uuid.UUID,
+    entries: list,
+    delivery: tuple[PostalAddress, ShippingMethod] | None,
+    *,
+    resumed: bool,
 ) -> tuple[Order, list[OrderLine]]:
-    """The checkout's order, not placed yet, and its lines (written now, or by an earlier attempt of it).
+    """The checkout's order, not placed yet, and its lines (written now, or by an earlier attempt of it if
+    ``resumed``: the token is the one of an earlier request).
 
     Raises InsufficientStock for products no longer on sale, AmountTooLarge, TooManyPendingOrders or
     ReservedUnitsLimit (checked under the customer's checkout lock, in the transaction that writes the order).
     """
-    written = Order.checkouts.filter(checkout_token=token).first()
+    written = Order.checkouts.filter(checkout_token=token).first() if resumed else None
     if written is not None:
         return written, list(written.lines.all())
     products = catalog.get_products(product_ids=[entry.product_id for entry in entries])
@@ -541,6 +559,11 @@ def _fresh(order: Order) -> Order:
     return order
 
 
+def _order_for_email(order_id: int) -> OrderInfo:
+    """An order as its status emails show it: with its lines, without its timeline (which they do not show)."""
+    return to_info(Order.objects.prefetch_related("lines").get(pk=order_id), changes=[])
+
+
 def get_order(*, order_id: int, user_id: int | None = None) -> OrderInfo:
     """An order; with ``user_id``, only if it is that user's. Raises OrderNotFound."""
     return to_info(_fresh(_load(order_id, user_id=user_id)))
@@ -574,11 +597,37 @@ def get_payable_order(*, order_id: int, user_id: int) -> OrderInfo:
     Raises OrderNotFound (not theirs), AlreadyPaid, or OrderNotPayable (cancelled, refunded or expired).
     """
     order = get_order(order_id=order_id, user_id=user_id)
-    if order.status in PAID_STATES:
-        raise AlreadyPaid()
-    if order.status != Status.PENDING:
-        raise OrderNotPayable()
+    _refuse_unpayable(order.status)
     return order
+
+
+@dataclass(frozen=True)
+class AmountDue:
+    """What paying an order takes: its total, in its currency."""
+
+    order_id: int
+    total: Decimal
+    currency: str
+
+
+def get_amount_due(*, order_id: int, user_id: int) -> AmountDue:
+    """What the user's order costs, if it can be paid now: ``get_payable_order`` without the lines and timeline
+    (one query, for the payment of the order).
+
+    Raises OrderNotFound (not theirs), AlreadyPaid, or OrderNotPayable (cancelled, refunded or expired).
+    """
+    order = _load(order_id, user_id=user_id, related=False)
+    if order.status == Status.PENDING and order.expires_at <= timezone.now() and _expire(order.id):
+        order = _load(order_id, related=False)
+    _refuse_unpayable(order.status)
+    return AmountDue(order_id=order.id, total=order.total, currency=order.currency)
+
+
+def _refuse_unpayable(status: str) -> None:
+    if status in PAID_STATES:
+        raise AlreadyPaid()
+    if status != Status.PENDING:
+        raise OrderNotPayable()
 
 
 def _publish(event_type: str, **payload) -> None:
@@ -592,7 +641,11 @@ def reserve_for_payment(*, order_id: int) -> bool:
     Returns True, or False for an order paid already. Raises OrderNotPayable when that stock is gone, or a person
     cancelled the order, or it was refunded.
     """
-    order = _load(order_id)
+    return _payable(_load(order_id, related=False))
+
+
+def _payable(order: Order) -> bool:
+    """``reserve_for_payment`` of a loaded order."""
     if order.status in PAID_STATES:
         return False
     if _expired(order):
@@ -612,21 +665,27 @@ def mark_order_paid(*, order_id: int) -> OrderInfo:
     An order that expired meanwhile gets its stock held again first. Idempotent for a paid order.
     Raises OrderNotPayable when that stock is gone, a person cancelled the order, or it was refunded.
     """
-    if not reserve_for_payment(order_id=order_id):
-        return get_order(order_id=order_id)
-    order = _load(order_id)
-    expired = _expired(order)
+    _mark_paid(order_id)
+    return get_order(order_id=order_id)
+
+
+def _mark_paid(order_id: int) -> None:
+    """``mark_order_paid`` without the answer: one read of the order, one transaction."""
+    order = _load(order_id, related=False)
+    if not _payable(order):
+        return
     now = timezone.now()
     with atomic("orders"):
         won = Order.objects.filter(pk=order_id, status=order.status, cancelled_by=order.cancelled_by).update(
             status=Status.PAID, paid_at=now, cancelled_by="", updated_at=now
         )
         if not won:  # changed meanwhile: paid by a concurrent delivery (fine), or cancelled by a person
-            return _paid_or_refused(order_id)
-        reason = "Paid after its reservation expired; the stock was reserved again." if expired else ""
+            if Order.objects.filter(pk=order_id, status__in=PAID_STATES).exists():
+                return
+            raise OrderNotPayable()
+        reason = "Paid after its reservation expired; the stock was reserved again." if _expired(order) else ""
         _record_change(order_id, source=order.status, target=Status.PAID, actor=Actor.PAYMENT_PROVIDER, reason=reason)
         _publish("order.paid", order_id=order_id)
-    return get_order(order_id=order_id)
 
 
 def _hold_again(order: Order) -> None:
@@ -637,13 +696,6 @@ def _hold_again(order: Order) -> None:
         inventory.hold_again(order_id=order.id, lines=lines, released_at=expiry.at if expiry else order.updated_at)
     except InsufficientStock as exc:
         raise OrderNotPayable("The order expired and its products are no longer in stock.") from exc
-
-
-def _paid_or_refused(order_id: int) -> OrderInfo:
-    order = get_order(order_id=order_id)
-    if order.status not in PAID_STATES:
-        raise OrderNotPayable()
-    return order
 
 
 @atomic("orders")
@@ -790,7 +842,7 @@ def on_payment_succeeded(event: outbox.Event) -> None:
     tells payments to give the money back."""
     order_id = event.payload["order_id"]
     try:
-        mark_order_paid(order_id=order_id)
+        _mark_paid(order_id)
     except OrderNotPayable as refused:
         with atomic("orders"):
             _publish(

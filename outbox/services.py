@@ -7,19 +7,21 @@ delivered in process as soon as that transaction commits, and again by the relay
 runs in a transaction of its own app's database, together with a row saying it handled that event id,
 so a second delivery changes nothing. Apps subscribe their handlers when they start (``AppConfig.ready``).
 
-Delivery takes a lease on the event (a conditional UPDATE), so concurrent deliverers (the process that
-published it, several relays) do not run it at the same time; an expired lease means its deliverer
-died, and the next one takes over.
+Delivery takes a lease on the event (a conditional UPDATE; the process that publishes an event takes it in
+the event's INSERT), so concurrent deliverers (the process that published it, several relays) do not run it
+at the same time; an expired lease means its deliverer died, and the next one takes over.
 """
 
+import json
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, router, transaction
+from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -86,10 +88,21 @@ def publish(event_type: str, payload: dict[str, Any], *, app_label: str) -> Even
     using = database_of(app_label)
     if not transaction.get_connection(using).in_atomic_block:
         raise RuntimeError("Publish an event inside the transaction of the change that causes it.")
-    row = OutboxEvent.objects.using(using).create(type=event_type, payload=payload)
-    if getattr(settings, "OUTBOX_DELIVER_ON_COMMIT", True):
-        transaction.on_commit(lambda: _deliver(row.pk, using), using=using, robust=True)
-    return Event(id=str(row.pk), type=event_type, payload=payload, source=using)
+    if not getattr(settings, "OUTBOX_DELIVER_ON_COMMIT", True):
+        row = OutboxEvent.objects.using(using).create(type=event_type, payload=payload)
+        return Event(id=str(row.pk), type=event_type, payload=payload, source=using)
+    # This process delivers it on commit: it takes the lease in the insert (no claim to write after the commit;
+    # if the process dies first, the relay takes over once the lease has run out).
+    leased_until = timezone.now() + LEASE
+    row = OutboxEvent.objects.using(using).create(
+        type=event_type, payload=payload, leased_until=leased_until, attempts=1
+    )
+    # As a deliverer reading the row would see it (JSON), so that the handlers need not read it back.
+    event = Event(id=str(row.pk), type=event_type, payload=json.loads(json.dumps(payload)), source=using)
+    transaction.on_commit(
+        lambda: _deliver(row.pk, using, event=event, leased_until=leased_until), using=using, robust=True
+    )
+    return event
 
 
 def _databases() -> list[str]:
@@ -147,19 +160,26 @@ def purge_delivered(*, batch: int = 500) -> int:
     return purged
 
 
-def _deliver(event_id, using: str, *, via_broker: bool = False) -> str:
-    """Apply one event to each of its handlers once (or hand it to the broker); "delivered", "failed" or "busy"."""
+def _deliver(event_id, using: str, *, via_broker: bool = False, event: Event | None = None, leased_until=None) -> str:
+    """Apply one event to each of its handlers once (or hand it to the broker); "delivered", "failed" or "busy".
+
+    ``event``: the event itself, when the caller has it (its publisher): it is then not read back.
+    ``leased_until``: the lease the publisher took in the event's insert; it is claimed again only if half of it
+    has run out (a long transaction), else no other deliverer can hold it.
+    """
     now = timezone.now()
     events = OutboxEvent.objects.using(using)
-    claimed = (
-        events.filter(pk=event_id, delivered_at__isnull=True)
-        .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
-        .update(leased_until=now + LEASE, attempts=F("attempts") + 1)
-    )
-    if not claimed:
-        return "busy"
-    row = events.get(pk=event_id)
-    event = Event(id=str(row.pk), type=row.type, payload=row.payload, source=using)
+    if leased_until is None or leased_until - now < LEASE / 2:
+        claimed = (
+            events.filter(pk=event_id, delivered_at__isnull=True)
+            .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now) | Q(leased_until=leased_until))
+            .update(leased_until=now + LEASE, attempts=F("attempts") + 1)
+        )
+        if not claimed:
+            return "busy"
+    if event is None:
+        row = events.get(pk=event_id)
+        event = Event(id=str(row.pk), type=row.type, payload=row.payload, source=using)
     try:
         if via_broker:
             _send_to_broker(event)
@@ -232,22 +252,34 @@ def consume_events(*, idle_seconds: float | None = None) -> int:
 
 def _apply(handler: _Handler, event: Event) -> None:
     using = database_of(handler.app_label)
-    handled = HandledEvent.objects.using(using)
     if not handler.atomic:
-        if not handled.filter(handler=handler.name, event_id=event.id).exists():
+        if not HandledEvent.objects.using(using).filter(handler=handler.name, event_id=event.id).exists():
             handler.function(event)
-            _note_handled(handled, handler, event, using)
+            _note_handled(handler, event, using)
         return
     with transaction.atomic(using=using):
-        if _note_handled(handled, handler, event, using):
+        if _note_handled(handler, event, using):
             handler.function(event)
 
 
-def _note_handled(handled, handler: _Handler, event: Event, using: str) -> bool:
-    """Record that ``handler`` applied ``event``; False if it had already."""
-    try:
-        with transaction.atomic(using=using):
-            handled.create(handler=handler.name, event_id=event.id)
-    except IntegrityError:
-        return False
-    return True
+def _note_handled(handler: _Handler, event: Event, using: str) -> bool:
+    """Record that ``handler`` applied ``event``; False if it had already.
+
+    One statement that does nothing on a repeat (no savepoint around an insert that may fail): this runs for
+    every handler of every event.
+    """
+    connection = connections[using]
+    fields = {field.name: field for field in HandledEvent._meta.concrete_fields}
+    values = [
+        fields["handler"].get_db_prep_value(handler.name, connection),
+        fields["event_id"].get_db_prep_value(uuid.UUID(event.id), connection),
+        fields["handled_at"].get_db_prep_value(timezone.now(), connection),
+    ]
+    table = connection.ops.quote_name(HandledEvent._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (handler, event_id, handled_at) VALUES (%s, %s, %s) "  # noqa: S608 - no client text
+        "ON CONFLICT (handler, event_id) DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return cursor.rowcount == 1

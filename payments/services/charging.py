@@ -80,9 +80,9 @@ def pay_order(*, user_id: int, order_id: int, token: str, request_key: str = "")
         ):
             return payment_info(earlier)
 
-    order = orders.get_payable_order(order_id=order_id, user_id=user_id)
+    due = orders.get_amount_due(order_id=order_id, user_id=user_id)
     gateway = get_gateway()
-    payment = _start_payment(order=order, user_id=user_id, token=token, provider=gateway.name, request_key=request_key)
+    payment = _start_payment(due=due, user_id=user_id, token=token, provider=gateway.name, request_key=request_key)
     outcome = _send_charge(payment, gateway)
     payment = _record_outcome(payment, outcome, reported=True)
     if payment.status == Status.SUCCEEDED:
@@ -104,9 +104,7 @@ def _take_report(payment: Payment) -> bool:
     )
 
 
-def _start_payment(
-    *, order: orders.OrderInfo, user_id: int, token: str, provider: str, request_key: str = ""
-) -> Payment:
+def _start_payment(*, due: orders.AmountDue, user_id: int, token: str, provider: str, request_key: str = "") -> Payment:
     """Commit a ``processing`` payment for the order before any money moves.
 
     Raises AlreadyPaid or PaymentInProgress when the order has a succeeded or processing payment, or
@@ -116,23 +114,23 @@ def _start_payment(
     try:
         with atomic("payments"):
             payment = Payment.objects.create(
-                order_id=order.id,
+                order_id=due.order_id,
                 user_id=user_id,
-                amount=order.total,
-                currency=order.currency,
+                amount=due.total,
+                currency=due.currency,
                 provider=provider,
                 token=token,
                 in_flight_until=_lease_end(),
                 request_key=request_key,
+                # Written with the row: the order's id and a random part (ids start again after a database
+                # reset, the provider's keys do not; an order may have several attempts).
+                idempotency_key=f"payment-o{due.order_id}-{secrets.token_hex(8)}",
             )
-            # Our id, plus a random part: ids start again after a database reset, the provider's keys do not.
-            payment.idempotency_key = f"payment-{payment.pk}-{secrets.token_hex(4)}"
-            payment.save(update_fields=["idempotency_key"])
-            declined = Payment.objects.filter(order_id=order.id, status=Status.FAILED).count()
+            declined = Payment.objects.filter(order_id=due.order_id, status=Status.FAILED).count()
             if declined >= settings.MAX_DECLINED_PAYMENTS_PER_ORDER:
                 raise PaymentAttemptsExhausted()
     except IntegrityError:
-        live = Payment.objects.filter(order_id=order.id, status__in=Payment.LIVE_STATUSES).first()
+        live = Payment.objects.filter(order_id=due.order_id, status__in=Payment.LIVE_STATUSES).first()
         if live is None:
             raise
         if live.status == Status.SUCCEEDED:

@@ -40,7 +40,7 @@ def test_paying_marks_the_order_paid_and_sells_the_stock(gateway, order, custome
     assert ledger(order.id) == [("reservation", 0, 2), ("sale", -2, -2)]
     row = Payment.objects.get()
     assert row.token == ""  # not kept once the outcome is known
-    assert row.idempotency_key.startswith(f"payment-{row.pk}-")
+    assert row.idempotency_key.startswith(f"payment-o{order.id}-")  # written with the row, by its INSERT
     if gateway == "stripe":
         assert stripe_server.charge_count == 1
         intent = stripe_server.payment_intents[payment.provider_reference]
