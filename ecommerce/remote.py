@@ -59,7 +59,7 @@ READS = {
     "catalog": {"get_products", "get_active_product", "get_product_for_sale", "find_products", "list_categories"},
     "inventory": {"get_stock_level", "get_stock_levels", "get_available_stock", "list_stock_movements"},
     "cart": {"get_cart", "count_units", "price_lines"},
-    "orders": {"get_order", "get_payable_order", "get_order_statuses", "list_shipping_options"},
+    "orders": {"get_order", "get_payable_order", "get_amount_due", "get_order_statuses", "list_shipping_options"},
     "payments": {"list_payments", "list_user_payments"},
 }
 TOKEN_HEADER = "X-Service-Token"
