@@ -7,19 +7,30 @@ from django.conf import settings
 from django.core.paginator import InvalidPage
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog import pages, selectors, services
-from catalog.errors import ProductNotFound, SkuTaken, UnknownCategory
+from catalog.errors import (
+    ImageNotFound,
+    ImageStorageUnavailable,
+    ImageTooLarge,
+    ImageTooManyPixels,
+    InvalidImage,
+    ProductNotFound,
+    SkuTaken,
+    UnknownCategory,
+    UnsupportedImageType,
+)
 from catalog.images import DETAIL_SIZE, THUMBNAIL_SIZE
 from catalog.models import MAX_PRICE, MIN_PRICE
 from catalog.services import MAX_STOCK
-from ecommerce.api import error_responses, staff_permission_responses
-from ecommerce.permissions import HasRequiredPermissions, IsStaffOrReadOnly, require_permissions
+from ecommerce.api import ErrorCode, error_responses, staff_permission_responses
+from ecommerce.errors import DomainError
+from ecommerce.permissions import HasRequiredPermissions, IsStaff, IsStaffOrReadOnly, require_permissions
 from ecommerce.serializers import (
     MoneyInputField,
     QueryBooleanField,
@@ -271,4 +282,148 @@ class ProductDetailView(APIView):
     )
     def delete(self, request, pk: int):
         services.deactivate_product(product_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- A product's pictures, as staff manage them ------------------------------------------------------------
+
+# Room for the multipart framing and the text fields around a picture of the largest size taken.
+FORM_OVERHEAD_BYTES = 64 * 1024
+PICTURE_ERRORS = (InvalidImage, UnsupportedImageType, ImageTooLarge, ImageTooManyPixels)
+
+
+class PictureUploadParser(parsers.MultiPartParser):
+    """A multipart form with one picture; a body longer than the largest picture taken is refused unread."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            length = int(parser_context["request"].META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body for a length it cannot parse
+        if length > settings.PRODUCT_IMAGE_MAX_BYTES + FORM_OVERHEAD_BYTES:
+            limit = settings.PRODUCT_IMAGE_MAX_BYTES / 2**20
+            raise ImageTooLarge(f"The file is too large (at most {limit:g} MB).", attr="file")
+        return super().parse(stream, media_type, parser_context)
+
+
+class ProductPictureSerializer(serializers.Serializer):
+    """A picture of a product as staff manage it (the product's `images` list the same renditions, in order)."""
+
+    id = serializers.IntegerField(help_text="The picture's id, for removing it.")
+    thumbnail_url = serializers.CharField(
+        help_text="WebP, {}x{}, cropped to fill: for product lists.".format(*THUMBNAIL_SIZE)
+    )
+    detail_url = serializers.CharField(
+        help_text="WebP, the whole picture within {}x{}: for the product page.".format(*DETAIL_SIZE)
+    )
+    alt = serializers.CharField(help_text="What the picture shows (may be empty).")
+    position = serializers.IntegerField(help_text="Pictures are shown lowest first (ties: oldest first).")
+
+
+class ProductImageUploadSerializer(serializers.Serializer):
+    """A picture to add, as a multipart form (`multipart/form-data`)."""
+
+    file = serializers.FileField(
+        help_text=f"A JPEG, PNG or WebP picture of at most {settings.PRODUCT_IMAGE_MAX_BYTES / 2**20:g} MB and "
+        f"{settings.PRODUCT_IMAGE_MAX_PIXELS:,} pixels. Its content decides: not its name or content type."
+    )
+    alt = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="What the picture shows, for people who cannot see it.",
+    )
+    position = serializers.IntegerField(
+        min_value=0, max_value=32767, required=False, help_text="Lowest first; left out: after the others."
+    )
+
+
+class ProductImageListView(GenericAPIView):
+    permission_classes = [IsStaff, HasRequiredPermissions]
+    required_permissions = {"GET": ["catalog.view_product"], "POST": ["catalog.change_product"]}
+    parser_classes = [PictureUploadParser]
+    path_id_description = "The product's id."
+
+    @extend_schema(
+        operation_id="products_images_list",
+        summary="List a product's pictures (staff)",
+        responses={
+            200: ProductPictureSerializer(many=True),
+            **error_responses(ProductNotFound),
+            **staff_permission_responses("catalog.view_product"),
+        },
+        description="Staff only. The product's pictures in display order, with the ids that remove them; "
+        "withdrawn products included.",
+    )
+    def get(self, request, pk: int):
+        page = self.paginate_queryset(services.list_product_images(product_id=pk))
+        return self.get_paginated_response(ProductPictureSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="products_images_create",
+        summary="Add a picture to a product (staff)",
+        request=ProductImageUploadSerializer,
+        responses={
+            201: ProductPictureSerializer,
+            **error_responses(*PICTURE_ERRORS, ProductNotFound, ImageStorageUnavailable),
+            **error_responses(
+                ErrorCode(413, "request_too_large"),
+                description="The form's text fields are larger than 1 MiB (a file too large is 400 `image_too_large`).",
+            ),
+            **error_responses(
+                ErrorCode(415, "unsupported_media_type"),
+                description="The body is not a multipart form (`Content-Type: multipart/form-data`).",
+            ),
+            **staff_permission_responses("catalog.change_product"),
+        },
+        description="Staff only. Upload one picture as `multipart/form-data` (field `file`). It is checked by "
+        "decoding it, and its WebP renditions (a list thumbnail and a detail picture) are made once, now; the "
+        "product list and page show it at once. Refusals, each 400 with `attr: file`: `required` (no file), "
+        "`empty`, `invalid` (a text field, not a file), `invalid_image` (not a picture, or damaged), "
+        "`unsupported_image_type` (a picture of another kind: GIF, HEIC, SVG...), `image_too_large` (over "
+        f"{settings.PRODUCT_IMAGE_MAX_BYTES / 2**20:g} MB), `image_too_many_pixels` (over "
+        f"{settings.PRODUCT_IMAGE_MAX_PIXELS:,} pixels, whatever the file's size: a decompression bomb).",
+        examples=[
+            OpenApiExample(
+                "A picture with its description",
+                value={"file": "(the picture's bytes)", "alt": "The mug, from the side"},
+                request_only=True,
+                media_type="multipart/form-data",
+            )
+        ],
+    )
+    def post(self, request, pk: int):
+        data = ProductImageUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            prepared = services.prepare_image(data.validated_data["file"])
+        except DomainError as error:  # the upload's fault: name its field
+            raise type(error)(error.message, attr="file") from None
+        picture = services.add_product_image(
+            product_id=pk,
+            image=prepared,
+            alt_text=data.validated_data.get("alt", ""),
+            position=data.validated_data.get("position"),
+        )
+        return Response(ProductPictureSerializer(picture).data, status=status.HTTP_201_CREATED)
+
+
+class ProductImageDetailView(APIView):
+    permission_classes = [IsStaff, HasRequiredPermissions]
+    required_permissions = {"DELETE": ["catalog.change_product"]}
+    path_id_description = "The product's id."
+    path_parameter_descriptions = {"image_id": "The id of one of the product's pictures."}
+
+    @extend_schema(
+        operation_id="products_images_destroy",
+        summary="Remove a picture from a product (staff)",
+        responses={
+            204: OpenApiResponse(description="The picture is removed; its files leave the storage."),
+            **error_responses(ImageNotFound),
+            **staff_permission_responses("catalog.change_product"),
+        },
+        description="Staff only. The product list and page stop showing the picture at once.",
+    )
+    def delete(self, request, pk: int, image_id: str):
+        services.remove_product_image(image_id=int(image_id), product_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -17,10 +17,32 @@ class InvalidImage(DomainError):
     default_message = "The file is not a JPEG, PNG or WebP picture."
 
 
+class UnsupportedImageType(DomainError):
+    status = 400
+    code = "unsupported_image_type"
+    default_message = "The file is a picture of a kind the shop does not take, not a JPEG, PNG or WebP."
+
+
 class ImageTooLarge(DomainError):
     status = 400
     code = "image_too_large"
-    default_message = "The picture is too large."
+    default_message = "The file is too large."
+
+
+class ImageTooManyPixels(DomainError):
+    status = 400
+    code = "image_too_many_pixels"
+    default_message = "The picture has too many pixels."
+
+
+class ImageNotFound(NotFound):
+    default_message = "This product has no such picture."
+
+
+class ImageStorageUnavailable(DomainError):
+    status = 503
+    code = "storage_unavailable"
+    default_message = "The picture could not be stored; nothing was saved. Try again shortly."
 
 
 class UnknownCategory(DomainError):

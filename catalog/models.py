@@ -1,10 +1,13 @@
 import uuid
 from decimal import Decimal
 
+from django.core.files.storage import default_storage
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from ecommerce.db import atomic
 
@@ -177,3 +180,16 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return self.alt_text or self.original
+
+
+@receiver(post_delete, sender=ProductImage)
+def delete_files_after_commit(sender, instance: ProductImage, using: str, **kwargs) -> None:
+    """A picture's files leave the storage once the deletion of its row commits (never if it rolls back), however
+    the row goes: removed by staff, or with its product."""
+    names = (instance.original, instance.thumbnail, instance.detail)
+
+    def delete_files():
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete_files, using=using, robust=True)

@@ -5,6 +5,7 @@ change made here goes through ``inventory.services`` (so it is written to the st
 same transaction as the product change.
 """
 
+import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,12 +19,25 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog import selectors
-from catalog.errors import CategoryTaken, ImageTooLarge, InvalidImage, ProductNotFound, SkuTaken, UnknownCategory
-from catalog.images import PreparedImage, prepare_image
+from catalog.errors import (
+    CategoryTaken,
+    ImageNotFound,
+    ImageStorageUnavailable,
+    ImageTooLarge,
+    ImageTooManyPixels,
+    InvalidImage,
+    ProductNotFound,
+    SkuTaken,
+    UnknownCategory,
+    UnsupportedImageType,
+)
+from catalog.images import ImageLinks, PreparedImage, links, prepare_image
 from catalog.models import Category, Product, ProductImage
 from catalog.selectors import ProductDetails
 from ecommerce.db import atomic, on_commit
 from inventory import services as inventory
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "MAX_STOCK",
@@ -31,7 +45,11 @@ __all__ = [
     "SORT_CHOICES",
     "CategoryInfo",
     "CategoryTaken",
+    "ImageLinks",
+    "ImageNotFound",
+    "ImageStorageUnavailable",
     "ImageTooLarge",
+    "ImageTooManyPixels",
     "InvalidImage",
     "NewProduct",
     "PreparedImage",
@@ -39,8 +57,10 @@ __all__ = [
     "ProductInfo",
     "ProductNotFound",
     "ProductPage",
+    "ProductPicture",
     "SkuTaken",
     "UnknownCategory",
+    "UnsupportedImageType",
     "add_product_image",
     "create_category",
     "create_product",
@@ -48,9 +68,11 @@ __all__ = [
     "find_products",
     "get_active_product",
     "get_product_for_sale",
+    "get_product_images",
     "get_products",
     "import_products",
     "list_categories",
+    "list_product_images",
     "prepare_image",
     "remove_product_image",
     "update_product",
@@ -268,56 +290,126 @@ def _copy_images_to_product(product_id: int) -> None:
     Product.objects.filter(pk=product_id).update(images=stored, updated_at=timezone.now())
 
 
-@atomic("catalog")
-def add_product_image(*, product_id: int, image: PreparedImage, alt_text: str = "", position: int | None = None) -> int:
-    """Store a checked picture (see ``prepare_image``) and its renditions as the product's last picture, or at
-    ``position``; returns its id. Raises ProductNotFound.
-    """
-    if not Product.objects.select_for_update().filter(pk=product_id).exists():
-        raise ProductNotFound()
-    stem = f"products/{product_id}/{uuid.uuid4().hex}"
-    if position is None:
-        last = ProductImage.objects.filter(product_id=product_id).aggregate(last=Max("position"))["last"]
-        position = 0 if last is None else last + 1
-    row = ProductImage.objects.create(
-        product_id=product_id,
-        original=default_storage.save(f"{stem}.{image.extension}", ContentFile(image.original)),
-        thumbnail=default_storage.save(f"{stem}-thumbnail.webp", ContentFile(image.thumbnail)),
-        detail=default_storage.save(f"{stem}-detail.webp", ContentFile(image.detail)),
-        alt_text=alt_text,
-        position=position,
+@dataclass(frozen=True)
+class ProductPicture:
+    """A picture of a product as staff manage it: its id, where clients fetch it, its text and its place."""
+
+    id: int
+    product_id: int
+    thumbnail_url: str
+    detail_url: str
+    alt: str
+    position: int
+
+
+def _picture(row: ProductImage) -> ProductPicture:
+    (link,) = links([{"thumbnail": row.thumbnail, "detail": row.detail, "alt": row.alt_text}])
+    return ProductPicture(
+        id=row.id,
+        product_id=row.product_id,
+        thumbnail_url=link.thumbnail_url,
+        detail_url=link.detail_url,
+        alt=row.alt_text,
+        position=row.position,
     )
-    _copy_images_to_product(product_id)
-    return row.id
+
+
+class _FilesToStore:
+    """A new picture's files, written to the storage once the transaction that adds its row commits.
+
+    Nothing is written for a transaction that rolls back, so no file is left behind. If the storage fails
+    after the commit, the row is removed again (nothing refers to a missing file) and ``failed`` is set.
+    """
+
+    def __init__(self, image_id: int, files: dict[str, bytes]):
+        self.image_id, self.files, self.failed = image_id, files, False
+
+    def __call__(self) -> None:
+        try:
+            for name, data in self.files.items():
+                stored_as = default_storage.save(name, ContentFile(data))
+                if stored_as != name:
+                    default_storage.delete(stored_as)
+                    raise OSError(f"the storage stored {name} as {stored_as}")
+        except Exception:
+            logger.exception("Storing picture %s failed: the picture is removed again.", self.image_id)
+            self.failed = True
+            with atomic("catalog"):  # the row's deletion removes what was written (catalog.models)
+                row = ProductImage.objects.select_for_update().filter(pk=self.image_id).first()
+                if row is not None:
+                    row.delete()
+                    _copy_images_to_product(row.product_id)
+
+
+def add_product_image(
+    *, product_id: int, image: PreparedImage, alt_text: str = "", position: int | None = None
+) -> ProductPicture:
+    """Add a checked picture (see ``prepare_image``) as the product's last picture, or at ``position``.
+
+    Its files (the original and its renditions) are written once the transaction commits: a rollback leaves no
+    file behind. Raises ProductNotFound; ImageStorageUnavailable when the storage fails (then nothing is kept).
+    """
+    with atomic("catalog"):
+        if not Product.objects.select_for_update().filter(pk=product_id).exists():
+            raise ProductNotFound()
+        stem = f"products/{product_id}/{uuid.uuid4().hex}"
+        if position is None:
+            last = ProductImage.objects.filter(product_id=product_id).aggregate(last=Max("position"))["last"]
+            position = 0 if last is None else last + 1
+        row = ProductImage.objects.create(
+            product_id=product_id,
+            original=f"{stem}.{image.extension}",
+            thumbnail=f"{stem}-thumbnail.webp",
+            detail=f"{stem}-detail.webp",
+            alt_text=alt_text,
+            position=position,
+        )
+        _copy_images_to_product(product_id)
+        files = _FilesToStore(
+            row.id, {row.original: image.original, row.thumbnail: image.thumbnail, row.detail: image.detail}
+        )
+        on_commit("catalog", files)
+    if files.failed:  # known here when this was the outermost transaction: its commit has just stored the files
+        raise ImageStorageUnavailable()
+    return _picture(row)
+
+
+def list_product_images(*, product_id: int) -> list[ProductPicture]:
+    """A product's pictures in display order, inactive products included. Raises ProductNotFound."""
+    rows = list(ProductImage.objects.filter(product_id=product_id))
+    if not rows and not Product.objects.filter(pk=product_id).exists():
+        raise ProductNotFound()
+    return [_picture(row) for row in rows]
+
+
+def get_product_images(*, product_ids: Iterable[int]) -> dict[int, tuple[ImageLinks, ...]]:
+    """The pictures of products by id, in display order, in one query; inactive products included (orders show
+    what was bought), products without pictures and unknown ids left out."""
+    rows = Product.objects.filter(pk__in=set(product_ids)).exclude(images=[]).values_list("id", "images")
+    return {product_id: links(stored) for product_id, stored in rows}
 
 
 @atomic("catalog")
 def update_product_image(*, image_id: int, alt_text: str, position: int) -> None:
-    """Change a picture's text alternative and place. Raises ProductNotFound (no such picture)."""
+    """Change a picture's text alternative and place. Raises ImageNotFound."""
     row = ProductImage.objects.select_for_update().filter(pk=image_id).first()
     if row is None:
-        raise ProductNotFound("No such picture.")
+        raise ImageNotFound()
     ProductImage.objects.filter(pk=image_id).update(alt_text=alt_text, position=position)
     _copy_images_to_product(row.product_id)
 
 
 @atomic("catalog")
-def remove_product_image(*, image_id: int) -> None:
-    """Remove a picture from its product; its files leave the storage once that has committed.
-
-    Raises ProductNotFound (no such picture).
+def remove_product_image(*, image_id: int, product_id: int | None = None) -> None:
+    """Remove a picture (of the product ``product_id``, if given); its files leave the storage once that has
+    committed. Raises ImageNotFound.
     """
-    row = ProductImage.objects.select_for_update().filter(pk=image_id).first()
+    rows = ProductImage.objects.select_for_update().filter(pk=image_id)
+    row = (rows if product_id is None else rows.filter(product_id=product_id)).first()
     if row is None:
-        raise ProductNotFound("No such picture.")
-    row.delete()
+        raise ImageNotFound()
+    row.delete()  # its files: see catalog.models.delete_files_after_commit
     _copy_images_to_product(row.product_id)
-
-    def delete_files():
-        for name in (row.original, row.thumbnail, row.detail):
-            default_storage.delete(name)
-
-    on_commit("catalog", delete_files)
 
 
 # --- Queries for shop pages: what customers may buy, with the stock available now --------------------

@@ -56,7 +56,15 @@ LOCAL_ONLY = {"orders": {"provide_refunder"}}
 # saves two writes per call; a retry simply asks again. Every other function's answer is kept per key.
 READS = {
     "accounts": {"get_user", "get_users", "get_address", "list_addresses", "require_verified_email"},
-    "catalog": {"get_products", "get_active_product", "get_product_for_sale", "find_products", "list_categories"},
+    "catalog": {
+        "get_products",
+        "get_active_product",
+        "get_product_for_sale",
+        "get_product_images",
+        "find_products",
+        "list_categories",
+        "list_product_images",
+    },
     "inventory": {"get_stock_level", "get_stock_levels", "get_available_stock", "list_stock_movements"},
     "cart": {"get_cart", "count_units", "price_lines"},
     "orders": {"get_order", "get_payable_order", "get_amount_due", "get_order_statuses", "list_shipping_options"},

@@ -3,7 +3,7 @@
 from types import SimpleNamespace
 
 from django.contrib.auth.models import AnonymousUser
-from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
+from djangorestframework_camel_case.util import camel_to_underscore, camelize_re, underscore_to_camel
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, force_instance
 from drf_standardized_errors.openapi_utils import get_flat_serializer_fields, get_serializer_fields_with_error_codes
@@ -147,9 +147,13 @@ class AutoSchema(SpectacularAutoSchema):
         parameters = super()._resolve_path_parameters(variables)
         for parameter in parameters:
             if parameter["schema"].get("pattern") == PATH_ID_PATTERN:
-                parameter["name"] = getattr(self.view, "path_id_name", parameter["name"])
+                if parameter["name"] == "id":  # the view's own object (``pk``)
+                    parameter["name"] = getattr(self.view, "path_id_name", "id")
+                    description = getattr(self.view, "path_id_description", "")
+                else:  # a second id, e.g. ``image_id`` -> ``imageId``
+                    description = getattr(self.view, "path_parameter_descriptions", {}).get(parameter["name"], "")
+                    parameter["name"] = _camel(parameter["name"])
                 parameter["schema"] = {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_PATH_ID}
-                description = getattr(self.view, "path_id_description", "")
                 if description:
                     parameter["description"] = description
                 parameter["example"] = 1
@@ -283,8 +287,10 @@ def strip_trailing_slashes(result, generator, request, public):
     for path, item in result["paths"].items():
         for operation in item.values():
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "path" and parameter["name"] != "id":
-                    path = path.replace("{id}", "{" + parameter["name"] + "}")
+                if parameter["in"] != "path" or parameter["name"] == "id":
+                    continue
+                snake = "{" + camel_to_underscore(parameter["name"]) + "}"
+                path = path.replace(snake if snake in path else "{id}", "{" + parameter["name"] + "}")
         paths[path.rstrip("/") or "/"] = item
     result["paths"] = paths
     return result

@@ -13,6 +13,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from accounts import services as accounts
+from catalog import services as catalog
 from ecommerce.timezones import format_store_time
 from orders.models import StatusChange
 from outbox import services as outbox
@@ -35,6 +36,26 @@ def publish_status_change(change: StatusChange) -> None:
         outbox.publish(STATUS_CHANGED, payload, app_label="orders")
 
 
+def _absolute(url: str) -> str:
+    """A picture's URL as a mail client can fetch it: as the storage gives it when absolute (a CDN, a bucket),
+    else on ``PUBLIC_URL``; "" when the shop's address is not configured (the email then shows no picture)."""
+    if url.startswith(("https://", "http://")):
+        return url
+    return f"{settings.PUBLIC_URL}{url}" if settings.PUBLIC_URL else ""
+
+
+def _lines(order) -> list[dict]:
+    """The order's lines, each with the absolute URL of its product's thumbnail ("" for none), in one query."""
+    pictures = catalog.get_product_images(product_ids=[item.product_id for item in order.items])
+    return [
+        {
+            "item": item,
+            "picture": _absolute(pictures[item.product_id][0].thumbnail_url) if item.product_id in pictures else "",
+        }
+        for item in order.items
+    ]
+
+
 def _message(change: StatusChange) -> EmailMultiAlternatives | None:
     """The email, or None when its customer's account is closed (deleted: no address left; or deactivated)."""
     from orders.services import _order_for_email  # the services module publishes changes, this one reads orders
@@ -46,6 +67,7 @@ def _message(change: StatusChange) -> EmailMultiAlternatives | None:
     subject, headline = (text.format(id=order.id) for text in EMAILS[change.to_status])
     context = {
         "order": order,
+        "lines": _lines(order),
         "customer": customer,
         "headline": headline,
         "status": change.to_status,

@@ -23,6 +23,13 @@ def money(amount: Decimal, currency: str = "") -> str:
 
 
 @register.filter
+def picture_of(pictures: dict, product_id: int):
+    """The first picture of a product in ``pictures`` (product id -> its pictures), or None if it has none."""
+    found = pictures.get(product_id)
+    return found[0] if found else None
+
+
+@register.filter
 def availability(stock: int) -> str:
     """How many units a shopper can buy now, in words."""
     if stock <= 0:

@@ -46,7 +46,7 @@ def upload(data: bytes, name: str = "mug.png", content_type: str = "image/png") 
 
 def add_picture(product_id: int, alt_text: str = "", **kwargs) -> int:
     image = services.prepare_image(upload(picture_bytes(**kwargs)))
-    return services.add_product_image(product_id=product_id, image=image, alt_text=alt_text)
+    return services.add_product_image(product_id=product_id, image=image, alt_text=alt_text).id
 
 
 def with_pictures(product_id: int, *uploads: SimpleUploadedFile, alt: str = "") -> dict:

@@ -1,10 +1,13 @@
-"""The whole shop over real HTTP, as its clients use it: browse, buy, pay, ship, expire, refund."""
+"""The whole shop over real HTTP, as its clients use it: pictures, browse, buy with delivery, pay, ship, expire,
+refund; the timeline and the emails of each order."""
 
+import io
 import json
 import uuid
 
 import pytest
 import requests
+from PIL import Image
 
 from tests.e2e.harness import text_of
 from tests.emails import token_in
@@ -23,6 +26,11 @@ class Client:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         return requests.request(method, f"{self.base_url}{path}", json=body, headers=headers, timeout=15)
+
+    def upload(self, path: str, files: dict, fields: dict | None = None) -> requests.Response:
+        """POST a multipart form (``files``: name -> (filename, bytes, content type))."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return requests.post(f"{self.base_url}{path}", files=files, data=fields, headers=headers, timeout=15)
 
     def ok(self, method: str, path: str, body=None, status: int = 200, **headers) -> dict:
         response = self.call(method, path, body, **headers)
@@ -83,6 +91,12 @@ def let_order_expire(server, *order_ids: int) -> None:
     )
 
 
+def jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), "teal").save(out, "JPEG")
+    return out.getvalue()
+
+
 def emails_to(server, address: str) -> list[str]:
     """The subjects of the order emails the server sent to ``address``, oldest first (not the account's)."""
     return [message["Subject"] for message in server.emails_to(address) if message["Subject"].startswith("Order")]
@@ -103,10 +117,23 @@ def test_the_whole_purchase_flow(e2e_server):
     assert (typo.status_code, error_code(typo)) == (400, "unknown_category")
     ann, bob = customer(e2e_server, "Ann"), customer(e2e_server, "Bob")
 
-    # browsing
+    # staff give the mug a picture over the API; a file that is not a picture is refused, and customers may not
+    images = f"/products/{mug['id']}/images"
+    fake = staff.upload(images, {"file": ("mug.jpg", b"<html>not a picture</html>", "image/jpeg")})
+    assert (fake.status_code, error_code(fake)) == (400, "invalid_image")
+    assert ann.upload(images, {"file": ("mug.jpg", jpeg(), "image/jpeg")}).status_code == 403
+    added = staff.upload(images, {"file": ("mug.jpg", jpeg(), "image/jpeg")}, {"alt": f"Mug {tag}, side"})
+    assert added.status_code == 201, added.text
+    picture = {key: added.json()[key] for key in ("thumbnailUrl", "detailUrl", "alt")}
+
+    # browsing: the list and the product page show the mug's picture, the tea has none
     found = ann.ok("GET", f"/products?search={tag}&ordering=-price")
     assert [p["id"] for p in found["results"]] == [mug["id"], tea["id"]]
-    assert ann.ok("GET", f"/products/{mug['id']}")["stock"] == 5
+    assert [p["images"] for p in found["results"]] == [[picture], []]
+    mug_page = ann.ok("GET", f"/products/{mug['id']}")
+    assert mug_page["stock"] == 5 and mug_page["images"] == [picture]
+    served = requests.get(f"{e2e_server.url}{picture['thumbnailUrl']}", timeout=15)
+    assert served.status_code == 200 and served.headers["Content-Type"] == "image/webp"
 
     # Ann: a cart, a checkout, a declined card, then a good one, then a second payment attempt
     ann.ok("POST", "/cart", {"productId": mug["id"], "quantity": 2})

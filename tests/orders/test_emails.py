@@ -10,10 +10,12 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from cart import services as cart
+from catalog import services as catalog
 from ecommerce.addresses import PostalAddress
 from orders import notifications
 from orders import services as orders
 from outbox import services as outbox
+from tests.catalog.test_images import add_picture
 from tests.conftest import client_for, make_product, make_user
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +134,29 @@ class BrokenBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("mail server down")
+
+
+def test_the_html_email_shows_each_lines_picture_on_the_public_url(customer, customer_client, committed, settings):
+    settings.PUBLIC_URL = "https://shop.example.com"
+    pictured, plain = make_product(name="Blue Mug"), make_product(name="Plain Mug")
+    add_picture(pictured.id)
+    for product in (pictured, plain):
+        cart.add_to_cart(user_id=customer.id, product_id=product.id, quantity=1)
+    with committed():
+        assert customer_client.post("/order/checkout", {}, format="json").status_code == 201
+    (picture,) = catalog.get_product_images(product_ids=[pictured.id])[pictured.id]
+    [(html, _)] = mail.outbox[0].alternatives
+    assert f'<img src="https://shop.example.com{picture.thumbnail_url}" alt=""' in html
+    assert html.count("<img") == 1  # none for the product without a picture
+    assert "/media/" not in mail.outbox[0].body  # the text part has no pictures
+
+
+def test_without_the_shops_address_the_email_has_no_picture(customer, customer_client, committed, settings):
+    settings.PUBLIC_URL = ""
+    product = make_product(name="Blue Mug")
+    add_picture(product.id)
+    cart.add_to_cart(user_id=customer.id, product_id=product.id, quantity=1)
+    with committed():
+        assert customer_client.post("/order/checkout", {}, format="json").status_code == 201
+    [(html, _)] = mail.outbox[0].alternatives
+    assert "<img" not in html and "Blue Mug" in html

@@ -56,7 +56,7 @@ def test_every_write_operation_has_a_named_request_example(schema):
         for method, path, operation in operations(schema)
         if method in WRITE_METHODS
         and "requestBody" in operation
-        and not operation["requestBody"]["content"]["application/json"].get("examples")
+        and not any(media.get("examples") for media in operation["requestBody"]["content"].values())
     ]
     assert missing == []
 

@@ -5,12 +5,14 @@ The purchase flow is walked as clients walk it, with its errors (400, 401, 402, 
 checked by openapi-core against the served schema: the schema is the contract, not a description.
 """
 
+import io
 import uuid
 
 import pytest
 import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from PIL import Image
 
 from tests.e2e.harness import text_of
 from tests.emails import token_in
@@ -32,13 +34,14 @@ class Contract:
         self.seen: dict[tuple[str, str], set[int]] = {}
 
     def call(
-        self, method: str, template: str, *, token=None, body=None, data=None, headers=None, **ids
+        self, method: str, template: str, *, token=None, body=None, data=None, files=None, headers=None, **ids
     ) -> requests.Response:
         """Call ``template`` (a documented path, e.g. ``/order/{id}``) and validate the answer."""
         headers = dict(headers or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        request = requests.Request(method, self.url + template.format(**ids), json=body, data=data, headers=headers)
+        url = self.url + template.format(**ids)
+        request = requests.Request(method, url, json=body, data=data, files=files, headers=headers)
         prepared = request.prepare()
         with requests.Session() as session:
             response = session.send(prepared, timeout=15)
@@ -194,6 +197,29 @@ def test_catalogue_and_stock_answers_match_the_schema(api, e2e_server):
     assert api.expect(200, "GET", "/inventory/{productId}/movements", token=staff, productId=pid)["count"] >= 1
     api.expect(403, "GET", "/inventory/{productId}/movements", "permission_denied", token=customer, productId=pid)
     api.expect(404, "GET", "/inventory/{productId}/movements", "not_found", token=staff, productId=999_999)
+
+    # Pictures (multipart uploads)
+    jpeg = io.BytesIO()
+    Image.new("RGB", (640, 480), "orange").save(jpeg, "JPEG")
+    upload = {"file": ("machine.jpg", jpeg.getvalue(), "image/jpeg")}
+    added = api.expect(201, "POST", "/products/{id}/images", token=staff, files=upload, data={"alt": "Front"}, id=pid)
+    assert api.expect(200, "GET", "/products/{id}", id=pid)["images"][0]["detailUrl"] == added["detailUrl"]
+    assert api.expect(200, "GET", "/products/{id}/images", token=staff, id=pid)["results"] == [added]
+    text = {"file": ("machine.jpg", b"not a picture", "image/jpeg")}
+    api.expect(400, "POST", "/products/{id}/images", "invalid_image", token=staff, files=text, id=pid)
+    gif = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(gif, "GIF")
+    kind = {"file": ("a.gif", gif.getvalue(), "image/gif")}
+    api.expect(400, "POST", "/products/{id}/images", "unsupported_image_type", token=staff, files=kind, id=pid)
+    api.expect(400, "POST", "/products/{id}/images", "required", token=staff, files={"alt": (None, "x")}, id=pid)
+    api.expect(403, "POST", "/products/{id}/images", "permission_denied", token=customer, files=upload, id=pid)
+    api.expect(403, "GET", "/products/{id}/images", "permission_denied", token=customer, id=pid)
+    api.expect(404, "POST", "/products/{id}/images", "not_found", token=staff, files=upload, id=999_999)
+    api.expect(415, "POST", "/products/{id}/images", "unsupported_media_type", token=staff, body={"file": "x"}, id=pid)
+    image_path = "/products/{id}/images/{imageId}"
+    api.expect(403, "DELETE", image_path, "permission_denied", token=customer, id=pid, imageId=added["id"])
+    api.expect(204, "DELETE", image_path, token=staff, id=pid, imageId=added["id"])
+    api.expect(404, "DELETE", image_path, "not_found", token=staff, id=pid, imageId=added["id"])
 
     api.expect(204, "DELETE", "/products/{id}", token=staff, id=pid)
     api.expect(404, "GET", "/products/{id}", "not_found", id=pid)
