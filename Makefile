@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: run run-split test test-split fault lint check bench bench-scale clean
+.PHONY: run run-split test test-per-app test-split fault lint check bench bench-scale clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ run: $(VENV)/.runtime .env
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+# The whole suite with every app on a PostgreSQL database of its own, on a throwaway cluster (.ci/per-app-databases).
+test-per-app: $(VENV)/.dev
+	.ci/per-app-databases $(PYTEST_ARGS)
 
 # `make run-split`: the same shop as three processes behind nginx on $(PORT) (deploy/topology.py): accounts,
 # catalog, inventory, admin and shop / cart and orders / payments, calling each other over HTTP with a

@@ -4,10 +4,11 @@ database with products in it (PostgreSQL and SQLite)."""
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
 from catalog.models import CatalogueVersion, Category, Product
+from ecommerce.routers import database_for
 
 pytestmark = pytest.mark.django_db(transaction=True)  # migrations change the schema: no test transaction around them
 
@@ -29,9 +30,15 @@ PRODUCTS = {
 }
 
 
+def catalog_database():
+    """The connection to the catalog's database (``default`` unless APP_DATABASES gives it its own)."""
+    return connections[database_for("catalog")]
+
+
 def migrate(targets):
-    """Migrate to ``targets`` (or to the latest migrations for None); the models as they are there."""
-    executor = MigrationExecutor(connection)
+    """Migrate the catalog's database to ``targets`` (or to the latest migrations for None); the models as they
+    are there."""
+    executor = MigrationExecutor(catalog_database())
     targets = targets or executor.loader.graph.leaf_nodes()
     executor.migrate(targets)
     executor.loader.build_graph()
@@ -39,7 +46,7 @@ def migrate(targets):
 
 
 def postgres_indexes() -> set[str]:
-    with connection.cursor() as cursor:
+    with catalog_database().cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'catalog_product'")
         return {name for (name,) in cursor.fetchall()}
 
@@ -70,14 +77,14 @@ def test_free_text_categories_are_merged_case_insensitively_and_restored_backwar
     products = Product.objects.select_related("category").order_by("id")
     assert [product.category_name or None for product in products] == list(PRODUCTS.values())
     assert CatalogueVersion.objects.get().token != "before"  # no page with the old names is served
-    if connection.vendor == "postgresql":
+    if catalog_database().vendor == "postgresql":
         assert {"catalog_product_category_id"} <= postgres_indexes()
         assert "catalog_product_category_upper" not in postgres_indexes()
 
     old = migrate(FREE_TEXT)
     restored = old.get_model("catalog", "Product").objects.order_by("id").values_list("category", flat=True)
     assert list(restored) == [category or "" for category in PRODUCTS.values()]
-    if connection.vendor == "postgresql":
+    if catalog_database().vendor == "postgresql":
         assert "catalog_product_category_upper" in postgres_indexes()
 
 

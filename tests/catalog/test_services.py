@@ -4,12 +4,13 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from catalog import services
 from catalog.errors import CategoryTaken, ProductNotFound, SkuTaken, UnknownCategory
 from catalog.models import Category, Product
+from ecommerce.db import atomic
 from inventory import services as inventory
 from tests.conftest import make_product
 
@@ -97,7 +98,7 @@ def test_categories_are_unique_by_name_and_slug_whatever_the_case():
         with pytest.raises(CategoryTaken):
             services.create_category(name=name, slug=slug)
     for name, slug in [("hOmE", "other"), ("Other", "OFFICE")]:  # the database refuses them too
-        with pytest.raises(IntegrityError), transaction.atomic():
+        with pytest.raises(IntegrityError), atomic("catalog"):
             Category.objects.create(name=name, slug=slug)
     assert Category.objects.count() == 2
 

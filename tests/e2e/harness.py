@@ -1,4 +1,4 @@
-"""The e2e harness: a throwaway database, migrated, and gunicorn serving it on a free port.
+"""The e2e harness: a throwaway database (one per app with APP_DATABASES), migrated, and gunicorn serving it.
 
 Nothing here shares the test process's database: the server is a separate process, as in production,
 and tests talk to it only over HTTP (``e2e_server.url``).
@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from deploy import topology
+from ecommerce.settings import app_databases
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -64,30 +65,51 @@ def _free_port() -> int:
 
 
 def _throwaway_database(tmp_path_factory):
-    """A database URL of its own: a new PostgreSQL database when tests run on PostgreSQL, else a SQLite file."""
+    """Database URLs of its own: ``(DATABASE_URL, APP_DATABASES, drop)``.
+
+    On PostgreSQL, a new database ``e2e_<id>``, and with APP_DATABASES one more per app it places
+    (``e2e_<id>_<app>``, on that app's server); ``drop`` drops them all. Else a SQLite file (drop is None).
+    """
     configured = os.environ.get("DATABASE_URL", "")
     if not configured.startswith("postgres"):
-        return f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'db.sqlite3'}", None
-    params = dj_database_url.parse(configured)
+        return f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'db.sqlite3'}", "", None
     name = f"e2e_{uuid.uuid4().hex[:12]}"
-    admin = psycopg.connect(
-        host=params["HOST"], port=params["PORT"] or 5432, user=params["USER"], dbname="postgres", autocommit=True
-    )
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = configured.rsplit("/", 1)[0] + f"/{name}"
+    urls = {"default": configured} | app_databases(os.environ.get("APP_DATABASES", ""))
+    names = {alias: name if alias == "default" else f"{name}_{alias}" for alias in urls}
+    created = []
 
     def drop():
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        for url, database in created:
+            with _server_of(url) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
-    return url, drop
+    try:
+        for alias, url in urls.items():
+            with _server_of(url) as admin:
+                admin.execute(f'CREATE DATABASE "{names[alias]}"')
+            created.append((url, names[alias]))
+    except BaseException:
+        drop()
+        raise
+    moved = {alias: url.rsplit("/", 1)[0] + f"/{names[alias]}" for alias, url in urls.items()}
+    per_app = ",".join(f"{alias}={url}" for alias, url in moved.items() if alias != "default")
+    return moved["default"], per_app, drop
 
 
-def _environment(tmp_path_factory, database_url: str, env_overrides: dict) -> dict:
+def _server_of(url: str) -> psycopg.Connection:
+    """An autocommit connection to the maintenance database of the PostgreSQL server of ``url``."""
+    params = dj_database_url.parse(url)
+    return psycopg.connect(
+        host=params["HOST"], port=params["PORT"] or 5432, user=params["USER"], dbname="postgres", autocommit=True
+    )
+
+
+def _environment(tmp_path_factory, database_url: str, app_databases_value: str, env_overrides: dict) -> dict:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "ecommerce.settings",
         "DATABASE_URL": database_url,
+        "APP_DATABASES": app_databases_value,
         "SECRET_KEY": "e2e-" + uuid.uuid4().hex * 2,
         "DEBUG": "false",
         "SECURE_SSL_REDIRECT": "false",
@@ -109,8 +131,8 @@ def _migrated_database(tmp_path_factory, env_overrides: dict) -> Iterator[Server
 
     When the block ends, no cross-app invariant may be left broken (check_consistency exits 1 if one is).
     """
-    database_url, drop_database = _throwaway_database(tmp_path_factory)
-    server = Server(url="", env=_environment(tmp_path_factory, database_url, env_overrides))
+    database_url, per_app, drop_database = _throwaway_database(tmp_path_factory)
+    server = Server(url="", env=_environment(tmp_path_factory, database_url, per_app, env_overrides))
     try:
         server.manage("migrate", "--noinput")
         server.manage("collectstatic", "--noinput")
