@@ -37,16 +37,18 @@ def publish_status_change(change: StatusChange) -> None:
 
 
 def _absolute(url: str) -> str:
-    """A picture's URL as a mail client can fetch it: as the storage gives it when absolute (a CDN, a bucket),
-    else on ``PUBLIC_URL``; "" when the shop's address is not configured (the email then shows no picture)."""
-    if url.startswith(("https://", "http://")):
-        return url
-    return f"{settings.PUBLIC_URL}{url}" if settings.PUBLIC_URL else ""
+    """A picture's URL for a mail client: as the storage gives it when absolute (a CDN), else on PUBLIC_URL."""
+    return url if url.startswith(("https://", "http://")) else f"{settings.PUBLIC_URL}{url}"
 
 
 def _lines(order) -> list[dict]:
-    """The order's lines, each with the absolute URL of its product's thumbnail ("" for none), in one query."""
-    pictures = catalog.get_product_images(product_ids=[item.product_id for item in order.items])
+    """The order's lines, each with the absolute URL of its product's thumbnail ("" for none), in one query.
+
+    Without ``PUBLIC_URL`` (the shop's address) an email cannot show pictures, and nothing is read for them.
+    """
+    pictures = {}
+    if settings.PUBLIC_URL:
+        pictures = catalog.get_product_images(product_ids=[item.product_id for item in order.items])
     return [
         {
             "item": item,
