@@ -20,12 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from ecommerce import remote
 from tests.e2e.harness import running_server, running_split
 from tests.e2e.test_purchase_flow import staff_member
 from tests.split.conftest import customers, product_with_stock
 
 STEPS = ("POST /cart", "POST /order/checkout", "POST /payment")
-INTERNAL_CALL = re.compile(r"POST (/internal/\S+) (\d{3}) [\d.]+ms request_id=(\S+)")
+INTERNAL_CALL = re.compile(r"POST /internal/(\w+)/(\w+) (\d{3}) ([\d.]+)ms request_id=(\S+)")
 EVENTS_SINCE = (
     "import json; from collections import Counter; from django.conf import settings; "
     "from django.utils.dateparse import parse_datetime; from outbox.models import OutboxEvent; "
@@ -74,14 +75,16 @@ def measure(server, count: int, tag: str) -> tuple[dict[str, list[float]], dict[
     return timings, events
 
 
-def internal_calls(run_dir: Path, tag: str) -> dict[str, collections.Counter]:
-    """Per step, the /internal calls made for it (all processes' logs), summed over the measured purchases."""
-    calls = collections.defaultdict(collections.Counter)
+def internal_calls(run_dir: Path, tag: str) -> tuple[dict[str, collections.Counter], dict[str, list[float]]]:
+    """Per step, the /internal calls made for it (all processes' logs), summed over the measured purchases;
+    and the owners' durations (ms) of the questions (``READS``: no idempotency record) and of the other calls."""
+    calls, durations = collections.defaultdict(collections.Counter), collections.defaultdict(list)
     for log in run_dir.glob("*.log"):
-        for path, status, request_id in INTERNAL_CALL.findall(log.read_text(errors="replace")):
+        for app, name, status, duration, request_id in INTERNAL_CALL.findall(log.read_text(errors="replace")):
             if request_id.startswith(f"{tag}-"):
-                calls[STEPS[int(request_id.rsplit("-", 1)[1])]][f"{path} {status}"] += 1
-    return calls
+                calls[STEPS[int(request_id.rsplit("-", 1)[1])]][f"{app}.{name} {status}"] += 1
+                durations["question" if name in remote.READS.get(app, ()) else "write"].append(float(duration))
+    return calls, durations
 
 
 def summary(values: list[float]) -> str:
@@ -99,7 +102,7 @@ def main() -> None:
             one, one_events = measure(server, args.purchases, "one")
         with running_split(dirs) as server:
             split, split_events = measure(server, args.purchases, "split")
-            calls = internal_calls(server.split.run_dir, "split")
+            calls, durations = internal_calls(server.split.run_dir, "split")
 
     print(f"## A purchase, one process vs split ({args.purchases} purchases each, medians)\n")
     print("| step | one process | split (nginx + 3 processes) | split / one |\n|---|---|---|---|")
@@ -111,6 +114,8 @@ def main() -> None:
     for step in STEPS:
         listed = ", ".join(f"{path} x{count / args.purchases:g}" for path, count in sorted(calls[step].items()))
         print(f"| {step} | {sum(calls[step].values()) / args.purchases:g}: {listed or '-'} |")
+    for kind in ("question", "write"):
+        print(f"\nOwner's time per /internal {kind}: {summary(durations[kind])}, {len(durations[kind])} calls")
     for name, events in (("one process", one_events), ("split", split_events)):
         listed = ", ".join(f"{kind} x{count / args.purchases:g}" for kind, count in sorted(events.items()))
         print(f"\nEvents written per purchase ({name}): {listed}")
