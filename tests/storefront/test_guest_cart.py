@@ -104,3 +104,42 @@ def test_the_header_counts_units_for_a_customer(shop):
     add(shop, make_product(stock=10), 2)
     assert header_count(shop) == "5" and header_count(shop, "/shop/orders/") == "5"
     assert "Subtotal (5 items)" in html(shop.get("/shop/cart/"))
+
+
+@pytest.mark.parametrize(
+    ("product_id", "quantity"),
+    [
+        ("PID", "-1"),
+        ("PID", "0"),
+        ("PID", "abc"),
+        ("PID", "1e3"),
+        ("PID", "9" * 30),
+        ("PID", ""),
+        ("PID", "1\x00"),
+        ("0", "1"),
+        ("-5", "1"),
+        ("9" * 30, "1"),
+        ("", "1"),
+        ("PID\u202e", "1"),
+    ],
+)
+def test_hostile_input_to_a_visitors_cart_is_refused_and_changes_nothing(visitor, product_id, quantity):
+    product = make_product(stock=5)
+    body = {"product_id": product_id.replace("PID", str(product.id)), "quantity": quantity, "next": "/shop/"}
+    response = visitor.post("/shop/cart/add/", body)
+    assert response.status_code == 302 and response.url == "/shop/"
+    assert header_count(visitor) == "0"
+    assert visitor.post(f"/shop/cart/{product.id}/quantity/", {"quantity": quantity}).status_code in (302, 404)
+    assert header_count(visitor) == "0"
+
+
+def test_a_visitors_cart_holds_a_limited_number_of_products(visitor, monkeypatch):
+    monkeypatch.setattr("storefront.guest_cart.MAX_LINES", 2)
+    first, second, third = (make_product(name=f"Product {n}") for n in range(3))
+    for product in (first, second):
+        add(visitor, product)
+    response = add(visitor, third)
+    assert "Your cart is full" in html(visitor.get(response.url))
+    assert header_count(visitor) == "2"
+    add(visitor, first)  # more of a product already in the cart is fine
+    assert header_count(visitor) == "3"
