@@ -2,6 +2,7 @@
 
 import contextlib
 import itertools
+import logging
 
 import pytest
 from django.core import mail
@@ -42,6 +43,30 @@ def _on_every_database(item) -> None:
         item.add_marker(marker, append=False)  # before the test's own marker: the closest one
 
 
+# Where Django reports an on-commit callback that raised (``robust=True`` hooks: the outbox delivery, emails,
+# file clean-up): the transaction stands, the failure is only logged, so a test must look for it.
+_COMMIT_HOOK_LOG = logging.getLogger("django.db.backends.base")
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def _no_commit_hook_fails():
+    """A test fails when an on-commit callback raised during it, though the code under test carried on."""
+    records = _Records()
+    _COMMIT_HOOK_LOG.addHandler(records)
+    yield
+    _COMMIT_HOOK_LOG.removeHandler(records)
+    assert not records.messages, records.messages
+
+
 @pytest.fixture(autouse=True)
 def _commit_hooks_run_when_the_code_commits(monkeypatch):
     """In a test wrapped in a transaction (``django_db``), run on-commit callbacks where the code under test
@@ -60,9 +85,10 @@ def _commit_hooks_run_when_the_code_commits(monkeypatch):
             for _, hook, robust in hooks:
                 try:
                     hook()
-                except Exception:
+                except Exception as error:
                     if not robust:
                         raise
+                    _COMMIT_HOOK_LOG.error("Error calling %s in on_commit() (%s).", hook, error)
         return result
 
     monkeypatch.setattr(transaction.Atomic, "__exit__", exit_and_run_hooks)
