@@ -63,6 +63,7 @@ VERSION_AND_PRODUCT_SQL = (
 )
 VERSION_SQL = f"SELECT token FROM {CatalogueVersion._meta.db_table} WHERE id = 1"  # noqa: S608 - constant
 LAST_PAGE = "last"
+COUNT_FIRST_FROM = 10_000  # an offset from which the count is read before the page (see ``_fetch_page``)
 CACHED_PAGES = 4096  # pages and counts per process: about 8 KB each for pages of 20
 CACHED_PRODUCTS = 20_000  # rendered products per process: about 0.5 KB each
 
@@ -247,9 +248,12 @@ def _fetch_page(filters: ProductFilters, offset: int, limit: int, count: int | N
     """The page's rows, and the count of all matches when it was not known (one query either way).
 
     A page past the middle of a known count is read backwards from the end, so that the rows the
-    database walks through to reach it are never more than half the matches.
+    database walks through to reach it are never more than half the matches; for a deep page whose count
+    is not known yet, the count is read first (two queries), as walking to it could cost more.
     """
     products = filter_products(filters=filters).values_list(*COLUMNS)
+    if count is None and offset >= COUNT_FIRST_FROM:  # a deep page: count first, then maybe read from the end
+        count = filter_products(filters=filters).count()
     if count is None:
         rows = list(products.annotate(matches=_count_of(filters))[offset : offset + limit])
         if rows:

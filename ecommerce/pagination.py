@@ -2,6 +2,7 @@
 
 import json
 import math
+from functools import lru_cache
 
 from rest_framework import pagination
 from rest_framework.exceptions import ErrorDetail, ValidationError
@@ -33,16 +34,8 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def paginated_json(self, request, *, number: int, count: int, page_size: int, results: bytes) -> bytes:
         """The body ``get_paginated_response`` would give, around ``results``, an already rendered JSON array."""
-        url = request.build_absolute_uri()
         has_next = number < max(1, math.ceil(count / page_size))
-        next_link = replace_query_param(url, self.page_query_param, number + 1) if has_next else None
-        if number <= 1:
-            previous_link = None
-        elif number == 2:
-            previous_link = remove_query_param(url, self.page_query_param)
-        else:
-            previous_link = replace_query_param(url, self.page_query_param, number - 1)
-        links = b'"next":%s,"previous":%s' % (json.dumps(next_link).encode(), json.dumps(previous_link).encode())
+        links = _links(request.build_absolute_uri(), self.page_query_param, number, has_next)
         return b'{"count":%d,%s,"results":%s}' % (count, links, results)
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
@@ -51,3 +44,16 @@ class PageNumberPagination(pagination.PageNumberPagination):
         paginated["properties"]["next"]["example"] = url + "3"
         paginated["properties"]["previous"]["example"] = url + "1"
         return paginated
+
+
+@lru_cache(maxsize=4096)
+def _links(url: str, page_parameter: str, number: int, has_next: bool) -> bytes:
+    """``"next":...,"previous":...`` of page ``number`` of the list at ``url``, as JSON (worked out once per URL)."""
+    next_link = replace_query_param(url, page_parameter, number + 1) if has_next else None
+    if number <= 1:
+        previous_link = None
+    elif number == 2:
+        previous_link = remove_query_param(url, page_parameter)
+    else:
+        previous_link = replace_query_param(url, page_parameter, number - 1)
+    return b'"next":%s,"previous":%s' % (json.dumps(next_link).encode(), json.dumps(previous_link).encode())

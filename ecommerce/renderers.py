@@ -5,11 +5,13 @@ names are a small fixed set (field names), so the renaming is memoised. Otherwis
 JSONRenderer (compact, UTF-8) over the same camelCase names, which the OpenAPI schema also uses.
 """
 
+import json
 from functools import lru_cache
 
 from django.utils.encoding import force_str
 from django.utils.functional import Promise
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
+from rest_framework.compat import LONG_SEPARATORS, SHORT_SEPARATORS
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 
@@ -40,6 +42,17 @@ def camelize(data):
 
 class CamelCaseJSONRenderer(JSONRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is not None and accepted_media_type == self.media_type and "indent" not in (renderer_context or ()):
+            # The usual request: no indent to parse from the media type's parameters, so JSONRenderer's
+            # compact output without its per-request set-up.
+            text = json.dumps(
+                camelize(data),
+                cls=self.encoder_class,
+                ensure_ascii=self.ensure_ascii,
+                allow_nan=not self.strict,
+                separators=SHORT_SEPARATORS if self.compact else LONG_SEPARATORS,
+            )
+            return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
         return super().render(camelize(data), accepted_media_type, renderer_context)
 
 

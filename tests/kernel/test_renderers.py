@@ -50,3 +50,12 @@ def test_an_accept_header_the_api_cannot_meet_is_406(anon_client):
 @pytest.mark.django_db
 def test_an_unknown_format_override_is_404(anon_client):
     assert anon_client.get("/health?format=xml").status_code == 404
+
+
+@pytest.mark.parametrize("media_type", ["application/json", "application/json; indent=2", None])
+def test_the_renderer_writes_what_the_library_renderer_writes_for_any_media_type(media_type):
+    from djangorestframework_camel_case.render import CamelCaseJSONRenderer as LibraryRenderer
+
+    data = {**NESTED, "line_separator": "a\u2028b\u2029c", "unicode_text": "Ünïcode ☕"}
+    ours = CamelCaseJSONRenderer().render(data, media_type, {})
+    assert ours == LibraryRenderer().render(data, media_type, {})
