@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, connections, router
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -421,8 +421,7 @@ def _write_order(
         raise AmountTooLarge(f"An order line and the order total may be at most {MAX_AMOUNT}.")
     try:
         with atomic("orders"):
-            CustomerCheckoutLock.objects.bulk_create([CustomerCheckoutLock(user_id=user_id)], ignore_conflicts=True)
-            CustomerCheckoutLock.objects.select_for_update().get(user_id=user_id)
+            _lock_customer_checkouts(user_id)
             _check_pending_caps(user_id, token, units=sum(entry.quantity for entry in entries))
             order = Order.checkouts.create(
                 user_id=user_id,
@@ -441,6 +440,18 @@ def _write_order(
         written = Order.checkouts.get(checkout_token=token)
         return written, list(written.lines.all())
     return order, lines
+
+
+def _lock_customer_checkouts(user_id: int) -> None:
+    """Lock the customer's checkout lock row until the transaction ends, creating it if missing: one upsert
+    (``ON CONFLICT DO UPDATE`` locks the row it meets, as ``SELECT ... FOR UPDATE`` would)."""
+    connection = connections[router.db_for_write(CustomerCheckoutLock)]
+    table = connection.ops.quote_name(CustomerCheckoutLock._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (user_id) VALUES (%s) ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id",  # noqa: S608 - no client text
+            [user_id],
+        )
 
 
 def _place(order: Order, lines: list[OrderLine]) -> OrderInfo:

@@ -169,7 +169,9 @@ def _deliver(event_id, using: str, *, via_broker: bool = False, event: Event | N
     """
     now = timezone.now()
     events = OutboxEvent.objects.using(using)
-    if leased_until is None or leased_until - now < LEASE / 2:
+    # Held since its insert: no one else has delivered the event, so no handler has applied it yet.
+    first = leased_until is not None and leased_until - now >= LEASE / 2
+    if not first:
         claimed = (
             events.filter(pk=event_id, delivered_at__isnull=True)
             .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now) | Q(leased_until=leased_until))
@@ -184,7 +186,7 @@ def _deliver(event_id, using: str, *, via_broker: bool = False, event: Event | N
         if via_broker:
             _send_to_broker(event)
         else:
-            _dispatch(event)
+            _dispatch(event, first=first)
     except Exception as exc:  # left for the relay; one event's trouble must not stop the others
         logger.exception("Handling event %s (%s) failed; the relay will deliver it again.", event.id, event.type)
         events.filter(pk=event_id).update(leased_until=None, last_error=repr(exc)[:500])
@@ -193,14 +195,17 @@ def _deliver(event_id, using: str, *, via_broker: bool = False, event: Event | N
     return "delivered"
 
 
-def _dispatch(event: Event) -> None:
-    """Apply ``event`` to the handlers of this process's apps, and push it to the process of each other app."""
+def _dispatch(event: Event, *, first: bool = False) -> None:
+    """Apply ``event`` to the handlers of this process's apps, and push it to the process of each other app.
+
+    ``first``: its first delivery (no handler has applied it: see ``_apply``).
+    """
     remote_apps = []
     for handler in _handlers.get(event.type, []):
         if handler.app_label in settings.REMOTE_APPS:
             remote_apps.append(handler.app_label)
         else:
-            _apply(handler, event)
+            _apply(handler, event, first=first)
     for app_label in dict.fromkeys(remote_apps):
         remote.remote_functions("outbox", settings.REMOTE_APPS[app_label])["apply_event"](
             event=event, app_label=app_label
@@ -250,10 +255,11 @@ def consume_events(*, idle_seconds: float | None = None) -> int:
     return broker.consume(queues, apply, idle_seconds=idle_seconds)
 
 
-def _apply(handler: _Handler, event: Event) -> None:
+def _apply(handler: _Handler, event: Event, *, first: bool = False) -> None:
+    """Apply ``event`` to ``handler`` unless it has been; ``first``: the event's first delivery, so it has not."""
     using = database_of(handler.app_label)
     if not handler.atomic:
-        if not HandledEvent.objects.using(using).filter(handler=handler.name, event_id=event.id).exists():
+        if first or not HandledEvent.objects.using(using).filter(handler=handler.name, event_id=event.id).exists():
             handler.function(event)
             _note_handled(handler, event, using)
         return
