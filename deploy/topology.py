@@ -109,12 +109,15 @@ class Topology:
         self._environments = service_environments(ports)
         self._servers: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str) -> None:
-        """Start the gunicorn of service ``name`` and wait until it is healthy (it stops when the topology does)."""
+    def start(self, name: str, **env: str) -> None:
+        """Start the gunicorn of service ``name`` (``env`` adds to its environment) and wait until it is healthy.
+
+        It stops when the topology does.
+        """
         command = [str(BIN / "gunicorn"), "ecommerce.wsgi", "--bind", f"127.0.0.1:{self._ports[name]}"]
         # Threads: a call may come back to the process it came from (a refund: orders -> payments -> orders).
         command += ["--workers", str(self._workers), "--threads", "4", "--log-level", "warning"]
-        env = {**self._base_env, **self._environments[name]}
+        env = {**self._base_env, **self._environments[name], **env}
         log = self.run_dir / f"{name}.log"
         self._servers[name] = self._stack.enter_context(process(command, env, log, self.urls[name]))
 
