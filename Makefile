@@ -49,15 +49,17 @@ test: $(VENV)/.dev
 test-per-app: $(VENV)/.dev
 	.ci/per-app-databases $(PYTEST_ARGS)
 
-# `make run-split`: the same shop as three processes behind nginx on $(PORT) (deploy/topology.py): accounts,
-# catalog, inventory, admin and shop / cart and orders / payments, calling each other over HTTP with a
-# service credential. Needs nginx (apt-get install nginx). Ctrl-C stops them all.
+# `make run-split`: the same shop as processes behind nginx on $(PORT) (deploy/topology.py): accounts,
+# catalog, inventory and shop / cart and orders / payments, calling each other over HTTP with a service
+# credential, each with only its apps' databases (APP_DATABASES: unset, a database per app is made beside
+# DATABASE_URL), and the staff admin. Needs nginx (apt-get install nginx). Ctrl-C stops them all.
 run-split: $(VENV)/.runtime .env
-	@LOG_LEVEL=ERROR $(BIN)/python manage.py migrate --noinput
-	@LOG_LEVEL=ERROR $(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@LOG_LEVEL=ERROR $(BIN)/python manage.py load_demo_catalogue
-	@LOG_LEVEL=ERROR $(BIN)/python manage.py ensure_demo_staff
-	@SERVICE_TOKEN="$${SERVICE_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')}" \
+	@export APP_DATABASES="$${APP_DATABASES:-$$($(BIN)/python -m deploy.topology --databases)}" && \
+	LOG_LEVEL=ERROR $(BIN)/python manage.py migrate --noinput && \
+	LOG_LEVEL=ERROR $(BIN)/python manage.py collectstatic --noinput --verbosity 0 && \
+	LOG_LEVEL=ERROR $(BIN)/python manage.py load_demo_catalogue && \
+	LOG_LEVEL=ERROR $(BIN)/python manage.py ensure_demo_staff && \
+	SERVICE_TOKEN="$${SERVICE_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')}" \
 	AUTH_THROTTLE_RATE="$(RUN_AUTH_THROTTLE_RATE)" GATEWAY_PORT=$(PORT) exec $(BIN)/python -m deploy.topology
 
 # The split suite (tests/split): through nginx and three processes, the e2e flow, the oversell and double-payment

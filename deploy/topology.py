@@ -1,9 +1,10 @@
 """The shop split into processes behind one nginx gateway, on one machine (``make run-split``, tests/split).
 
-Three gunicorn processes, each serving some apps (``SERVE_APPS``) and calling the others' public functions
-over HTTP (``REMOTE_APPS``, ``SERVICE_TOKEN``), and nginx on the gateway port routing each URL prefix to
-its owner. On separate hosts, the same environment variables with the hosts' addresses in place of
-127.0.0.1 give the same topology (docs/architecture.md).
+Three gunicorn processes, each serving some apps (``SERVE_APPS``) with only those apps' databases
+(``APP_DATABASES``, plus the kernel's ``DATABASE_URL``) and calling the others' public functions over HTTP
+(``REMOTE_APPS``, ``SERVICE_TOKEN``); a fourth for the staff admin, which reads every app's rows; and nginx
+on the gateway port routing each URL prefix to its owner. On separate hosts, the same environment
+variables with the hosts' addresses in place of 127.0.0.1 give the same topology (docs/architecture.md).
 """
 
 import os
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import requests
 
+from ecommerce.routers import APP_GROUPS, app_databases
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PUBLIC_APPS = ("accounts", "catalog", "inventory", "cart", "orders", "payments")
@@ -27,23 +30,34 @@ PUBLIC_APPS = ("accounts", "catalog", "inventory", "cart", "orders", "payments")
 class Service:
     name: str  # also the nginx upstream: <name>_process
     apps: tuple[str, ...]  # its SERVE_APPS
+    # The staff admin lists and changes every app's rows, as the operator's commands do: its process runs every
+    # app in process, with every database, and serves only /admin (no events of its own to consume).
+    every_app: bool = False
 
 
 SERVICES = (
-    Service("catalog", ("accounts", "privacy", "catalog", "inventory", "admin", "storefront")),
+    Service("catalog", ("accounts", "privacy", "catalog", "inventory", "storefront")),
     Service("orders", ("cart", "orders")),
     Service("payments", ("payments",)),
+    Service("admin", ("admin",), every_app=True),
 )
 API_DOCS_SERVICE = "catalog"  # the gateway's default route, /api included
 
 
-def service_environments(ports: dict[str, int]) -> dict[str, dict[str, str]]:
-    """Per service: the SERVE_APPS and REMOTE_APPS that place each app in exactly one process (and SCHEMA_APPS)."""
+def service_environments(ports: dict[str, int], base_env: dict) -> dict[str, dict[str, str]]:
+    """Per service: the SERVE_APPS and REMOTE_APPS that place each app in exactly one process (and SCHEMA_APPS),
+    and the APP_DATABASES of its own apps among those ``base_env`` places (every one for the admin)."""
     owner = {app: service for service in SERVICES for app in service.apps}
+    placed = app_databases(base_env.get("APP_DATABASES", ""))
     environments = {}
     for service in SERVICES:
         remote = [f"{app}=http://127.0.0.1:{ports[owner[app].name]}" for app in PUBLIC_APPS if owner[app] != service]
-        environments[service.name] = {"SERVE_APPS": ",".join(service.apps), "REMOTE_APPS": ",".join(remote)}
+        own = [f"{app}={url}" for app, url in placed.items() if service.every_app or app in service.apps]
+        environments[service.name] = {
+            "SERVE_APPS": ",".join(service.apps),
+            "REMOTE_APPS": "" if service.every_app else ",".join(remote),
+            "APP_DATABASES": ",".join(own),
+        }
     # nginx sends /api to this process (deploy/nginx.conf.template): its schema and docs describe every app.
     environments[API_DOCS_SERVICE]["SCHEMA_APPS"] = ",".join(owner)
     return environments
@@ -106,7 +120,7 @@ class Topology:
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         self.run_dir = run_dir
         self._stack, self._base_env, self._ports, self._workers = stack, base_env, ports, workers
-        self._environments = service_environments(ports)
+        self._environments = service_environments(ports, base_env)
         self._servers: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, **env: str) -> None:
@@ -132,19 +146,21 @@ class Topology:
 def running(
     base_env: dict, *, gateway_port: int, ports: dict[str, int], run_dir: Path, workers: int = 2
 ) -> Iterator[Topology]:
-    """The three processes and the gateway, until the block ends.
+    """The processes and the gateway, until the block ends.
 
-    With ``EVENT_BROKER_URL``, also an event consumer per process and a relay publishing to the broker.
+    With ``EVENT_BROKER_URL``, also an event consumer per app process and a relay publishing to the broker.
 
-    ``base_env`` is what every process shares (database, SECRET_KEY, SERVICE_TOKEN...); the database is
-    migrated beforehand by the caller.
+    ``base_env`` is what every process shares (DATABASE_URL, SECRET_KEY, SERVICE_TOKEN...), with every app's
+    database in its APP_DATABASES (each process gets its own apps' ones); they are migrated beforehand by the caller.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         topology = Topology(stack, base_env, ports, run_dir, workers)
-        for name, env in service_environments(ports).items():
+        for service in SERVICES:
+            name, env = service.name, topology._environments[service.name]
             topology.start(name)
-            if base_env.get("EVENT_BROKER_URL"):  # each process applies its own apps' events from the broker
+            # Each app process applies its own apps' events from the broker.
+            if base_env.get("EVENT_BROKER_URL") and not service.every_app:
                 consumer = [sys.executable, "manage.py", "consume_events"]
                 stack.enter_context(process(consumer, {**base_env, **env}, run_dir / f"{name}-events.log"))
         if base_env.get("EVENT_BROKER_URL"):  # what in-process delivery left pending goes to the broker
@@ -157,19 +173,45 @@ def running(
         yield topology
 
 
+def per_app_databases(database_url: str) -> str:
+    """The APP_DATABASES that puts every app on a database of its own beside ``database_url``: ``<name>_<app>`` on
+    the same PostgreSQL server (created if missing), or ``<file>_<app>.sqlite3`` beside a SQLite file."""
+    import dj_database_url
+    import psycopg
+
+    params = dj_database_url.parse(database_url)
+    if params["ENGINE"] == "django.db.backends.sqlite3":
+        stem = Path(params["NAME"]).with_suffix("")
+        return f"*=sqlite:///{stem}_{{app}}.sqlite3"
+    with psycopg.connect(
+        host=params["HOST"],
+        port=params["PORT"] or 5432,
+        user=params["USER"],
+        password=params["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as server:
+        existing = {name for (name,) in server.execute("SELECT datname FROM pg_database")}
+        for app in APP_GROUPS:
+            if f"{params['NAME']}_{app}" not in existing:
+                server.execute(f'CREATE DATABASE "{params["NAME"]}_{app}"')
+    return f"*={database_url.rsplit('/', 1)[0]}/{params['NAME']}_{{app}}"
+
+
 def main() -> None:
     """``make run-split``: the topology on this machine until Ctrl-C (ports from GATEWAY_PORT, SPLIT_PORTS)."""
     gateway_port = int(os.environ.get("GATEWAY_PORT", "8000"))
     first = int(os.environ.get("SPLIT_FIRST_PORT", "8101"))
     ports = {service.name: first + index for index, service in enumerate(SERVICES)}
     run_dir = ROOT / ".run-split"
-    environments = service_environments(ports)
+    environments = service_environments(ports, os.environ)
     with running(dict(os.environ), gateway_port=gateway_port, ports=ports, run_dir=run_dir) as topology:
         urls = topology.urls
         print(f"gateway   {urls['gateway']}  (nginx, {run_dir / 'nginx.conf'})")
         for service in SERVICES:
             env = environments[service.name]
-            print(f"{service.name:<9} {urls[service.name]}  SERVE_APPS={env['SERVE_APPS']}")
+            databases = ",".join(app_databases(env["APP_DATABASES"])) or "none of its own"
+            print(f"{service.name:<9} {urls[service.name]}  SERVE_APPS={env['SERVE_APPS']}  databases: {databases}")
         if os.environ.get("EVENT_BROKER_URL"):
             print(f"events    relay_events every 5 s and a consume_events per process, via {_redacted(os.environ)}")
         print(f"logs in {run_dir}; Ctrl-C stops everything.", flush=True)
@@ -192,4 +234,10 @@ def _interrupt(signum, frame):
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--databases"]:  # `make run-split`: print (and create) a database per app beside DATABASE_URL
+        from dotenv import load_dotenv
+
+        load_dotenv(ROOT / ".env")
+        print(per_app_databases(os.environ.get("DATABASE_URL", f"sqlite:///{ROOT / 'db.sqlite3'}")))
+    else:
+        main()

@@ -10,6 +10,7 @@ events in its own transaction (``outbox.publish``) and records the events it han
 """
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 # Apps that may be placed on a database of their own, and the Django apps that must live with each.
 APP_GROUPS = {
@@ -22,6 +23,18 @@ APP_GROUPS = {
 }
 _GROUP_OF = {label: group for group, labels in APP_GROUPS.items() for label in labels}
 EVERYWHERE = "outbox"  # its tables are in every database; its rows go where the hint ``app_label`` says
+
+
+def app_databases(value: str) -> dict[str, str]:
+    """``APP_DATABASES``: ``app=URL`` pairs, comma-separated, placing those apps on databases of their own;
+    ``*=URL`` with ``{app}`` in the URL places every app (APP_GROUPS) that way. Returns alias -> URL."""
+    urls = {}
+    for pair in filter(None, (item.strip() for item in value.split(","))):
+        app, separator, url = pair.partition("=")
+        if not separator or (app != "*" and app not in APP_GROUPS):
+            raise ImproperlyConfigured(f"APP_DATABASES: {app!r} is not one of *, {', '.join(APP_GROUPS)}.")
+        urls.update({name: url.format(app=name) for name in APP_GROUPS} if app == "*" else {app: url})
+    return urls
 
 
 def database_for(app_label: str) -> str:

@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 from ecommerce.remote import parse_remote_apps
+from ecommerce.routers import app_databases
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env")
@@ -125,37 +126,22 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The embedded default takes concurrent writers (several gunicorn workers): WAL lets readers go on
-    # while one transaction writes; every transaction takes the write lock when it begins (IMMEDIATE),
-    # so a reader never has to upgrade to a writer and fail with "database is locked"; writers queue
-    # for up to `timeout` seconds. Writes are serialized, which is what SQLite can do.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        timeout=20,
-        transaction_mode="IMMEDIATE",
-        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-    )
-
-
-def app_databases(value: str) -> dict[str, str]:
-    """``APP_DATABASES``: ``app=URL`` pairs, comma-separated, placing those apps on databases of their own;
-    ``*=URL`` with ``{app}`` in the URL places every app (ecommerce.routers.APP_GROUPS) that way."""
-    from ecommerce.routers import APP_GROUPS
-
-    urls = {}
-    for pair in filter(None, (item.strip() for item in value.split(","))):
-        app, separator, url = pair.partition("=")
-        if not separator or (app != "*" and app not in APP_GROUPS):
-            raise ImproperlyConfigured(f"APP_DATABASES: {app!r} is not one of *, {', '.join(APP_GROUPS)}.")
-        urls.update({name: url.format(app=name) for name in APP_GROUPS} if app == "*" else {app: url})
-    return urls
-
-
 # One database unless APP_DATABASES places apps on their own (e.g. "*=postgres://db/shop_{app}").
 for _alias, _url in app_databases(os.environ.get("APP_DATABASES", "")).items():
     DATABASES[_alias] = dj_database_url.parse(
         _url, conn_max_age=DATABASES["default"]["CONN_MAX_AGE"], conn_health_checks=True
     )
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        # The embedded database takes concurrent writers (several gunicorn workers): WAL lets readers go on
+        # while one transaction writes; every transaction takes the write lock when it begins (IMMEDIATE),
+        # so a reader never has to upgrade to a writer and fail with "database is locked"; writers queue
+        # for up to `timeout` seconds. Writes are serialized, which is what SQLite can do.
+        _database.setdefault("OPTIONS", {}).update(
+            timeout=20,
+            transaction_mode="IMMEDIATE",
+            init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        )
 DATABASE_ROUTERS = ["ecommerce.routers.AppDatabaseRouter"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

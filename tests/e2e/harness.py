@@ -21,7 +21,7 @@ import psycopg
 import pytest
 
 from deploy import topology
-from ecommerce.settings import app_databases
+from ecommerce.routers import APP_GROUPS, app_databases
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -34,15 +34,19 @@ class Server:
     split: topology.Topology | None = None  # the processes behind the gateway (running_split)
 
     def manage(self, *args: str, env: dict | None = None) -> str:
-        """Run a management command against the server's database (``env`` adds variables)."""
+        """Run a management command against the server's database (``env`` adds variables); its output.
+
+        A command that fails fails the test with its output and errors."""
         done = subprocess.run(
             [sys.executable, "manage.py", *args],
             cwd=ROOT,
             env={**self.env, **(env or {})},
             capture_output=True,
             text=True,
-            check=True,
+            check=False,
         )
+        if done.returncode:
+            pytest.fail(f"manage.py {' '.join(args)} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
         return done.stdout
 
     def emails_to(self, address: str) -> list[Message]:
@@ -64,17 +68,21 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _throwaway_database(tmp_path_factory):
+def _throwaway_database(tmp_path_factory, *, per_app: bool = False):
     """Database URLs of its own: ``(DATABASE_URL, APP_DATABASES, drop)``.
 
-    On PostgreSQL, a new database ``e2e_<id>``, and with APP_DATABASES one more per app it places
-    (``e2e_<id>_<app>``, on that app's server); ``drop`` drops them all. Else a SQLite file (drop is None).
+    On PostgreSQL, a new database ``e2e_<id>``, and one more per app that APP_DATABASES places (every app
+    with ``per_app``), ``e2e_<id>_<app>`` on that app's server; ``drop`` drops them all. Else a SQLite file
+    (drop is None).
     """
     configured = os.environ.get("DATABASE_URL", "")
     if not configured.startswith("postgres"):
         return f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'db.sqlite3'}", "", None
     name = f"e2e_{uuid.uuid4().hex[:12]}"
-    urls = {"default": configured} | app_databases(os.environ.get("APP_DATABASES", ""))
+    placed = app_databases(os.environ.get("APP_DATABASES", ""))
+    if per_app:
+        placed = {group: configured for group in APP_GROUPS} | placed
+    urls = {"default": configured} | placed
     names = {alias: name if alias == "default" else f"{name}_{alias}" for alias in urls}
     created = []
 
@@ -92,8 +100,8 @@ def _throwaway_database(tmp_path_factory):
         drop()
         raise
     moved = {alias: url.rsplit("/", 1)[0] + f"/{names[alias]}" for alias, url in urls.items()}
-    per_app = ",".join(f"{alias}={url}" for alias, url in moved.items() if alias != "default")
-    return moved["default"], per_app, drop
+    value = ",".join(f"{alias}={url}" for alias, url in moved.items() if alias != "default")
+    return moved["default"], value, drop
 
 
 def _server_of(url: str) -> psycopg.Connection:
@@ -126,13 +134,13 @@ def _environment(tmp_path_factory, database_url: str, app_databases_value: str, 
 
 
 @contextmanager
-def _migrated_database(tmp_path_factory, env_overrides: dict) -> Iterator[Server]:
+def _migrated_database(tmp_path_factory, env_overrides: dict, *, per_app: bool = False) -> Iterator[Server]:
     """A new database, migrated, with static files collected; a Server without a URL yet (its environment).
 
     When the block ends, no cross-app invariant may be left broken (check_consistency exits 1 if one is).
     """
-    database_url, per_app, drop_database = _throwaway_database(tmp_path_factory)
-    server = Server(url="", env=_environment(tmp_path_factory, database_url, per_app, env_overrides))
+    database_url, placed, drop_database = _throwaway_database(tmp_path_factory, per_app=per_app)
+    server = Server(url="", env=_environment(tmp_path_factory, database_url, placed, env_overrides))
     try:
         server.manage("migrate", "--noinput")
         server.manage("collectstatic", "--noinput")
@@ -163,12 +171,14 @@ def running_server(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
 
 @contextmanager
 def running_split(tmp_path_factory, **env_overrides: str) -> Iterator[Server]:
-    """The shop split into processes behind nginx (deploy/topology.py) over a new, migrated database.
+    """The shop split into processes behind nginx (deploy/topology.py) over new, migrated databases, one per app
+    (each process is given only its own apps' ones).
 
-    The Server's URL is the gateway's; ``manage`` runs commands as an operator would (every app in process).
+    The Server's URL is the gateway's; ``manage`` runs commands as an operator would (every app in process, every
+    database: ``check_consistency`` at the end reads them all).
     """
     env_overrides = {"SERVICE_TOKEN": "e2e-service-" + uuid.uuid4().hex, **env_overrides}
-    with _migrated_database(tmp_path_factory, env_overrides) as server:
+    with _migrated_database(tmp_path_factory, env_overrides, per_app=True) as server:
         ports = {service.name: _free_port() for service in topology.SERVICES}
         run_dir = tmp_path_factory.mktemp("split")
         with topology.running(server.env, gateway_port=_free_port(), ports=ports, run_dir=run_dir) as split:
