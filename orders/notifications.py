@@ -29,11 +29,12 @@ EMAILS = {
 }
 
 
-def publish_status_change(change: StatusChange) -> None:
-    """Publish a status change the customer hears of, in the change's transaction (its email follows the commit)."""
-    if change.to_status in EMAILS:
-        payload = {"status_change_id": change.pk, "order_id": change.order_id, "status": change.to_status}
-        outbox.publish(STATUS_CHANGED, payload, app_label="orders")
+def status_change_event(change: StatusChange) -> tuple[str, dict] | None:
+    """The event (type, payload) of a status change the customer hears of, or None: publish it in the change's
+    transaction (its email follows the commit)."""
+    if change.to_status not in EMAILS:
+        return None
+    return STATUS_CHANGED, {"status_change_id": change.pk, "order_id": change.order_id, "status": change.to_status}
 
 
 def _absolute(url: str) -> str:

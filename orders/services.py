@@ -225,10 +225,18 @@ def to_info(order: Order, lines: list[OrderLine] | None = None, changes: list[St
 
 
 def _record_change(
-    order_id: int, *, source: str, target: str, actor: str, actor_id: int | None = None, reason: str = "", at=None
+    order_id: int,
+    *,
+    source: str,
+    target: str,
+    actor: str,
+    actor_id: int | None = None,
+    reason: str = "",
+    at=None,
+    events: Iterable[tuple[str, dict]] = (),
 ) -> StatusChange:
     """Write the timeline entry of a status change, and publish it for the customer's email, in the caller's
-    transaction (the one making the change)."""
+    transaction (the one making the change); with ``events`` (type, payload) of the same change, written with it."""
     change = StatusChange.objects.create(
         order_id=order_id,
         from_status=source,
@@ -238,7 +246,9 @@ def _record_change(
         actor_id=actor_id,
         reason=reason,
     )
-    notifications.publish_status_change(change)
+    published = [event for event in [notifications.status_change_event(change)] if event is not None] + list(events)
+    if published:
+        outbox.publish_many(published, app_label="orders")
     return change
 
 
@@ -465,8 +475,8 @@ def _place(order: Order, lines: list[OrderLine]) -> OrderInfo:
                 actor=Actor.CUSTOMER,
                 actor_id=order.user_id,
                 at=order.created_at,
+                events=[("order.placed", {"order_id": order.id, "checkout": str(order.checkout_token)})],
             )
-            _publish("order.placed", order_id=order.id, checkout=str(order.checkout_token))
             order.placed = True
             return to_info(order, lines, [placed])
     return get_order(order_id=order.id)  # a concurrent attempt of the same checkout placed it
@@ -546,8 +556,8 @@ def _expire(order_id: int) -> bool:
                 actor=Actor.EXPIRY_JOB,
                 reason="Not paid before its reservation expired.",
                 at=now,
+                events=[("order.cancelled", {"order_id": order_id, "actor_id": None, "at": now.isoformat()})],
             )
-            _publish("order.cancelled", order_id=order_id, actor_id=None, at=now.isoformat())
     return bool(expired)
 
 
@@ -695,8 +705,14 @@ def _mark_paid(order_id: int) -> None:
                 return
             raise OrderNotPayable()
         reason = "Paid after its reservation expired; the stock was reserved again." if _expired(order) else ""
-        _record_change(order_id, source=order.status, target=Status.PAID, actor=Actor.PAYMENT_PROVIDER, reason=reason)
-        _publish("order.paid", order_id=order_id)
+        _record_change(
+            order_id,
+            source=order.status,
+            target=Status.PAID,
+            actor=Actor.PAYMENT_PROVIDER,
+            reason=reason,
+            events=[("order.paid", {"order_id": order_id})],
+        )
 
 
 def _hold_again(order: Order) -> None:

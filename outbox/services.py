@@ -12,10 +12,11 @@ the event's INSERT), so concurrent deliverers (the process that published it, se
 at the same time; an expired lease means its deliverer died, and the next one takes over.
 """
 
+import functools
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "deliver_pending",
     "list_pending_events",
     "publish",
+    "publish_many",
     "purge_delivered",
     "subscribe",
 ]
@@ -85,24 +87,37 @@ def subscribe(event_type: str, handler: Callable[[Event], None], *, app_label: s
 
 def publish(event_type: str, payload: dict[str, Any], *, app_label: str) -> Event:
     """Write an event in the current transaction of ``app_label``'s database; it is delivered after the commit."""
+    return publish_many([(event_type, payload)], app_label=app_label)[0]
+
+
+def publish_many(events: Sequence[tuple[str, dict[str, Any]]], *, app_label: str) -> list[Event]:
+    """``publish`` several events (type, payload) of one change, written with one INSERT; delivered in this order."""
     using = database_of(app_label)
     if not transaction.get_connection(using).in_atomic_block:
         raise RuntimeError("Publish an event inside the transaction of the change that causes it.")
     if not getattr(settings, "OUTBOX_DELIVER_ON_COMMIT", True):
-        row = OutboxEvent.objects.using(using).create(type=event_type, payload=payload)
-        return Event(id=str(row.pk), type=event_type, payload=payload, source=using)
-    # This process delivers it on commit: it takes the lease in the insert (no claim to write after the commit;
-    # if the process dies first, the relay takes over once the lease has run out).
+        rows = OutboxEvent.objects.using(using).bulk_create(
+            [OutboxEvent(type=event_type, payload=payload) for event_type, payload in events]
+        )
+        return [Event(id=str(row.pk), type=row.type, payload=row.payload, source=using) for row in rows]
+    # This process delivers them on commit: it takes their lease in the insert (no claim to write after the
+    # commit; if the process dies first, the relay takes over once the lease has run out).
     leased_until = timezone.now() + LEASE
-    row = OutboxEvent.objects.using(using).create(
-        type=event_type, payload=payload, leased_until=leased_until, attempts=1
+    rows = OutboxEvent.objects.using(using).bulk_create(
+        [
+            OutboxEvent(type=event_type, payload=payload, leased_until=leased_until, attempts=1)
+            for event_type, payload in events
+        ]
     )
-    # As a deliverer reading the row would see it (JSON), so that the handlers need not read it back.
-    event = Event(id=str(row.pk), type=event_type, payload=json.loads(json.dumps(payload)), source=using)
-    transaction.on_commit(
-        lambda: _deliver(row.pk, using, event=event, leased_until=leased_until), using=using, robust=True
-    )
-    return event
+    published = []
+    for row in rows:
+        # As a deliverer reading the row would see it (JSON), so that the handlers need not read it back.
+        event = Event(id=str(row.pk), type=row.type, payload=json.loads(json.dumps(row.payload)), source=using)
+        transaction.on_commit(
+            functools.partial(_deliver, row.pk, using, event=event, leased_until=leased_until), using=using, robust=True
+        )
+        published.append(event)
+    return published
 
 
 def _databases() -> list[str]:
