@@ -5,6 +5,10 @@ in the same process, and splits the difference with variants of the stack (middl
 time, request logging off) and, with ``--profile``, a pyinstrument profile of one endpoint::
 
     BENCHMARK_ENDPOINTS=1 DEBUG=false SECRET_KEY=... python -m bench.floor --breakdown 2>/dev/null
+    BENCHMARK_ENDPOINTS=1 DEBUG=false SECRET_KEY=... python -m bench.floor --instructions --requests 200
+
+(``--instructions`` counts instructions with valgrind's callgrind instead of timing: slower, but the same
+figure whatever else the machine is doing.)
 
 (the request log goes to standard error, as under gunicorn: send it to /dev/null rather than a terminal).
 
@@ -103,6 +107,31 @@ def handler_without(middleware: str | None):
     return handler
 
 
+def count_instructions(paths: list[str], requests: int) -> int:
+    """Instructions per request of each endpoint: callgrind's total for ``requests`` and ``2 * requests`` requests
+    in fresh processes (start-up and warm-up cancel out in the difference). Slow (about a minute a run)."""
+    import re
+    import subprocess
+
+    def total(path: str, count: int) -> int:
+        valgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+        run = subprocess.run(  # noqa: S603 - a benchmark tool running this module under valgrind
+            [*valgrind, sys.executable, "-m", "bench.floor", "--loop", path, "--requests", str(count)],
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(re.search(r"Collected : (\d+)", run.stderr).group(1))
+
+    counts = {path: (total(path, 2 * requests) - total(path, requests)) // requests for path in paths}
+    floor = counts.get("/bench/django-ping")
+    print("| endpoint (full stack, in-process) | instructions/request | vs plain Django view |\n|---|---:|---:|")
+    for path, count in counts.items():
+        print(f"| `GET {path}` | {count:,} | {f'{count / floor:.3f}x' if floor else ''} |")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000, help="requests per round and endpoint")
@@ -110,7 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paths", default=",".join(PATHS))
     parser.add_argument("--breakdown", action="store_true", help="also measure the stack less each middleware")
     parser.add_argument("--profile", metavar="PATH", help="print a pyinstrument profile of this endpoint")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count instructions per request under valgrind's callgrind instead of timing (load-independent)",
+    )
+    parser.add_argument("--loop", metavar="PATH", help=argparse.SUPPRESS)  # one endpoint --requests times (callgrind)
     args = parser.parse_args(argv)
+    if args.instructions:
+        return count_instructions(args.paths.split(","), args.requests)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommerce.settings")
     os.environ.setdefault("BENCHMARK_ENDPOINTS", "1")
@@ -119,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.conf import settings
 
+    if args.loop:
+        app = handler_without(None)
+        for _ in range(100 + args.requests):  # 100 unmeasured first: the difference of two runs cancels them
+            call(app, args.loop)
+        return 0
     paths = args.paths.split(",")
     apps = {"full stack": handler_without(None)}
     results = best_costs(apps, paths, args.requests, args.rounds)
