@@ -2,11 +2,22 @@
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Lower
+from django.db.models import (
+    Case,
+    CharField,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Concat, Lower
 from django.db.models.lookups import Exact
 
 from catalog import images
@@ -74,7 +85,24 @@ def filter_products(*, filters: ProductFilters) -> QuerySet[Product]:
         in_stock_ids = inventory.get_in_stock_product_ids()
         products = products.filter(pk__in=in_stock_ids) if filters.in_stock else products.exclude(pk__in=in_stock_ids)
     tie_breaker = [] if filters.ordering == "id" else ["id"]
+    if filters.search:
+        # Sorted by expressions no index serves, so that the database finds the matches through the search's
+        # own (trigram) indexes and sorts the few found: ordered by an indexed column, it may instead walk that
+        # index testing every product, expecting the matches early (1M products: 0.5 s instead of 10 ms).
+        return products.order_by(*(_unindexed(field) for field in (filters.ordering, *tie_breaker)))
     return products.order_by(filters.ordering, *tie_breaker)
+
+
+def _unindexed(ordering: str):
+    """``ordering`` ("field" or "-field") as the same order over an expression that no index matches."""
+    field = ordering.removeprefix("-")
+    if field == "name":
+        expression = Concat(F(field), Value(""), output_field=CharField())
+    elif field == "created_at":
+        expression = ExpressionWrapper(F(field) + Value(timedelta(0)), output_field=DateTimeField())
+    else:  # id, price
+        expression = ExpressionWrapper(F(field) + Value(0), output_field=Product._meta.get_field(field))
+    return expression.desc() if ordering.startswith("-") else expression.asc()
 
 
 def available_stock(*, product_ids: Iterable[int]) -> dict[int, int]:

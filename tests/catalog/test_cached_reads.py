@@ -344,3 +344,20 @@ def test_the_category_filter_reads_the_category_index():
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(line for (line,) in cursor.fetchall())
     assert "Index Scan using catalog_product_category_id on catalog_product" in plan, plan
+
+
+@pytest.mark.parametrize("ordering", ["", "&ordering=-price", "&ordering=name", "&ordering=-createdAt"])
+def test_a_search_keeps_the_order_asked_for(anon_client, ordering):
+    """A search sorts by expressions no index serves (selectors.filter_products): the same order all the same."""
+    for n in range(12):
+        make_product(name=f"Mug {(n * 5) % 7}", price=f"{(n * 3) % 4 + 1}.00")
+        make_product(name=f"Plate {n}")
+    sort = ordering.removeprefix("&ordering=") or "id"
+    field = {"createdAt": "created_at"}.get(sort.lstrip("-"), sort.lstrip("-"))
+    filters = selectors.ProductFilters(ordering=("-" if sort.startswith("-") else "") + field)
+    expected = [p.id for p in selectors.filter_products(filters=filters) if p.name.startswith("Mug")]
+    seen = []
+    for page in (1, 2, 3):
+        response = anon_client.get(f"/products?search=mug&pageSize=5&page={page}{ordering}").json()
+        seen += [p["id"] for p in response["results"]]
+    assert seen == expected
