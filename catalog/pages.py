@@ -323,7 +323,7 @@ def product_list_page(*, filters: ProductFilters, page: str, page_size: int) -> 
     products = _cache.get(page_key)
     if products is None:
         rows, count = _fetch_page(filters, (number - 1) * page_size, page_size, count)
-        if count is None:  # nothing from this offset on, and it is not the first page
+        if count is None or number > _num_pages(count, page_size):  # nothing from this offset on, not the first page
             raise EmptyPage(page)
         _cache.set(count_key, count)
         products = [render_product(row, currency=currency) for row in rows]

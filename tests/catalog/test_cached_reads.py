@@ -361,3 +361,14 @@ def test_a_search_keeps_the_order_asked_for(anon_client, ordering):
         response = anon_client.get(f"/products?search=mug&pageSize=5&page={page}{ordering}").json()
         seen += [p["id"] for p in response["results"]]
     assert seen == expected
+
+
+def test_a_deep_page_past_the_last_is_not_found_when_its_count_was_not_known(anon_client):
+    """A deep page's count is read before the page (catalog.pages._fetch_page): past it, the page does not exist,
+    as when the count was kept (here another worker may have kept it, this one not)."""
+    make_product()
+    pages.clear_cache()
+    response = anon_client.get("/products?page=999")
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
+    assert anon_client.get("/products?page=1").json()["count"] == 1
