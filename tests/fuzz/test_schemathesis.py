@@ -12,6 +12,8 @@ Exclusions (schemathesis.toml beside this file, one check for named operations, 
   POST /auth/me/password (the current password), POST /auth/verify-email and POST /auth/password-reset/confirm
   (an emailed link's signed token), POST /products/{id}/images (a file's bytes must be a picture): rules no
   schema states;
+- negative_data_rejection for POST /products/{id}/images: a multipart body carries every value as text (a generated
+  null for `alt` is the valid text "null"; an empty `position` is an absent one);
 - use_after_free for GET and PATCH /products/{id}: DELETE withdraws a product, which staff still see (documented);
 - for POST /order/checkout and POST /payment, positive_data_acceptance also expects 422: a generated
   Idempotency-Key reused with another body is `idempotency_key_reused`.
