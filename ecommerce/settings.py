@@ -268,6 +268,8 @@ IDEMPOTENCY_KEY_TTL_HOURS = 24
 IDEMPOTENCY_LEASE_SECONDS = int(os.environ.get("IDEMPOTENCY_LEASE_SECONDS", "10"))
 # Delivered events between apps (the outbox) are kept this long, for inspection, then `purge_events` deletes them.
 OUTBOX_KEEP_DAYS = int(os.environ.get("OUTBOX_KEEP_DAYS", "7"))
+# How long a deliverer holds an event: after a crash, the relay delivers its events once this has run out.
+OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "60"))
 # What a request that met an unreachable database answers in Retry-After.
 DATABASE_RETRY_AFTER_SECONDS = int(os.environ.get("DATABASE_RETRY_AFTER_SECONDS", "2"))
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")

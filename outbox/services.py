@@ -45,7 +45,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=60)
+
+def _lease() -> timedelta:
+    """How long a deliverer holds an event before another may take it over (``OUTBOX_LEASE_SECONDS``)."""
+    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def publish_many(events: Sequence[tuple[str, dict[str, Any]]], *, app_label: str
         return [Event(id=str(row.pk), type=row.type, payload=row.payload, source=using) for row in rows]
     # This process delivers them on commit: it takes their lease in the insert (no claim to write after the
     # commit; if the process dies first, the relay takes over once the lease has run out).
-    leased_until = timezone.now() + LEASE
+    leased_until = timezone.now() + _lease()
     rows = OutboxEvent.objects.using(using).bulk_create(
         [
             OutboxEvent(type=event_type, payload=payload, leased_until=leased_until, attempts=1)
@@ -185,12 +188,12 @@ def _deliver(event_id, using: str, *, via_broker: bool = False, event: Event | N
     now = timezone.now()
     events = OutboxEvent.objects.using(using)
     # Held since its insert: no one else has delivered the event, so no handler has applied it yet.
-    first = leased_until is not None and leased_until - now >= LEASE / 2
+    first = leased_until is not None and leased_until - now >= _lease() / 2
     if not first:
         claimed = (
             events.filter(pk=event_id, delivered_at__isnull=True)
             .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now) | Q(leased_until=leased_until))
-            .update(leased_until=now + LEASE, attempts=F("attempts") + 1)
+            .update(leased_until=now + _lease(), attempts=F("attempts") + 1)
         )
         if not claimed:
             return "busy"

@@ -15,6 +15,7 @@ from tests.e2e.test_purchase_flow import Client, staff_member
 
 PAYMENT_TIMEOUT_SECONDS = 1
 PAYMENT_LEASE_SECONDS = 2 * PAYMENT_TIMEOUT_SECONDS + 5  # payments.services.charging._lease_end
+OUTBOX_LEASE_SECONDS = 5  # the events a killed process published and had not delivered wait this long for the relay
 
 
 def pytest_collection_modifyitems(config, items):
@@ -38,8 +39,9 @@ def pytest_collection_modifyitems(config, items):
 def e2e_server(tmp_path_factory):
     """The gateway of the split shop: the e2e tests run against it as against one process."""
     # A payment whose process died is settled again after its lease (2 x STRIPE_TIMEOUT_SECONDS + 5 s): 7 s here,
-    # so that the outage test's retries and reconciliation need not wait 25 s.
-    with running_split(tmp_path_factory, STRIPE_TIMEOUT_SECONDS=str(PAYMENT_TIMEOUT_SECONDS)) as gateway:
+    # so that the outage test's retries and reconciliation need not wait 25 s; and its events wait 5 s, not 60.
+    leases = {"STRIPE_TIMEOUT_SECONDS": str(PAYMENT_TIMEOUT_SECONDS), "OUTBOX_LEASE_SECONDS": str(OUTBOX_LEASE_SECONDS)}
+    with running_split(tmp_path_factory, **leases) as gateway:
         yield gateway
 
 

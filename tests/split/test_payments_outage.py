@@ -16,7 +16,14 @@ import requests
 
 from tests.concurrency.conftest import race
 from tests.e2e.test_purchase_flow import let_order_expire
-from tests.split.conftest import PAYMENT_LEASE_SECONDS, checked_out, customers, paid_once, product_with_stock
+from tests.split.conftest import (
+    OUTBOX_LEASE_SECONDS,
+    PAYMENT_LEASE_SECONDS,
+    checked_out,
+    customers,
+    paid_once,
+    product_with_stock,
+)
 from tests.stripe_server import StripeServer
 
 pytestmark = pytest.mark.e2e
@@ -90,7 +97,8 @@ def test_payments_killed_in_a_payment_storm_and_restarted(e2e_server, gateway_st
     # The operator's jobs: payments the crash left processing are settled, pending events delivered, the
     # orders nobody paid expire. Commands run with every app in process (no broker needed).
     operator = {"EVENT_BROKER_URL": "", **gateway}
-    time.sleep(max(0.0, killed_at[0] + PAYMENT_LEASE_SECONDS - time.monotonic()))  # the killed charges' leases end
+    # The leases the killed process held end: its charges', and its events' (a success it committed, not delivered).
+    time.sleep(max(0.0, killed_at[0] + max(PAYMENT_LEASE_SECONDS, OUTBOX_LEASE_SECONDS) - time.monotonic()))
     reconciled = e2e_server.manage("reconcile_payments", "--older-than-seconds", "0", env=operator)
     assert "unavailable=0 in_progress=0 needs_review=0 errors=0" in reconciled, reconciled
     e2e_server.manage("relay_events", env=operator)
