@@ -28,10 +28,11 @@ import time
 PATHS = ["/bench/django-ping", "/bench/ping", "/products", "/products/1"]
 
 
-def environ_for(path: str) -> dict:
+def environ_for(path: str, *, method: str = "GET", body: bytes = b"", **headers: str) -> dict:
+    """A WSGI environ of one request to ``path`` (with its query), as gunicorn builds it; ``headers`` as HTTP_*."""
     path, _, query = path.partition("?")
     return {
-        "REQUEST_METHOD": "GET",
+        "REQUEST_METHOD": method,
         "PATH_INFO": path,
         "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1",
@@ -41,7 +42,9 @@ def environ_for(path: str) -> dict:
         "HTTP_HOST": "127.0.0.1:8000",
         "HTTP_ACCEPT": "application/json",
         "HTTP_USER_AGENT": "bench-floor",
-        "wsgi.input": io.BytesIO(b""),
+        **headers,
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
         "wsgi.errors": sys.stderr,
         "wsgi.url_scheme": "http",
         "wsgi.version": (1, 0),

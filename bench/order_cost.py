@@ -14,36 +14,19 @@ profile of one more round (HTML, or text for ``.txt``).
 """
 
 import argparse
-import io
 import json
 import os
 import sys
 import time
 
+from bench.floor import environ_for
+
 
 def environ(method: str, path: str, token: str, body: dict | None = None) -> dict:
     data = json.dumps(body).encode() if body is not None else b""
-    return {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "HTTP_ACCEPT": "application/json",
-        "HTTP_AUTHORIZATION": f"Bearer {token}",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(data)),
-        "wsgi.input": io.BytesIO(data),
-        "wsgi.errors": sys.stderr,
-        "wsgi.url_scheme": "http",
-        "wsgi.version": (1, 0),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
+    return environ_for(
+        path, method=method, body=data, HTTP_AUTHORIZATION=f"Bearer {token}", CONTENT_TYPE="application/json"
+    )
 
 
 def call(app, method: str, path: str, token: str, body: dict | None = None) -> bytes:
