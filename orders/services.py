@@ -573,10 +573,10 @@ def expire_due_orders(*, user_id: int | None = None) -> int:
     return sum(_expire(order_id) for order_id in due.values_list("id", flat=True))
 
 
-def _fresh(order: Order) -> Order:
-    """The order as it stands, after expiring it if it is past its expiry."""
+def _fresh(order: Order, *, related: bool = True) -> Order:
+    """The order as it stands, after expiring it if it is past its expiry (read again as ``_load`` reads it)."""
     if order.status == Status.PENDING and order.expires_at <= timezone.now() and _expire(order.id):
-        return _load(order.id)
+        return _load(order.id, related=related)
     return order
 
 
@@ -637,9 +637,7 @@ def get_amount_due(*, order_id: int, user_id: int) -> AmountDue:
 
     Raises OrderNotFound (not theirs), AlreadyPaid, or OrderNotPayable (cancelled, refunded or expired).
     """
-    order = _load(order_id, user_id=user_id, related=False)
-    if order.status == Status.PENDING and order.expires_at <= timezone.now() and _expire(order.id):
-        order = _load(order_id, related=False)
+    order = _fresh(_load(order_id, user_id=user_id, related=False), related=False)
     _refuse_unpayable(order.status)
     return AmountDue(order_id=order.id, total=order.total, currency=order.currency)
 
