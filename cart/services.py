@@ -12,6 +12,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import IntegrityError
 from django.db.models import Sum
+from django.utils import timezone
 
 from cart.errors import NotInCart, QuantityTooLarge
 from cart.models import MAX_LINE_QUANTITY, Cart, CartLine, TakenLines
@@ -112,17 +113,23 @@ def _lines(cart_id: int) -> dict[int, int]:
     return dict(CartLine.objects.filter(cart_id=cart_id).values_list("product_id", "quantity"))
 
 
-def _locked_cart(user_id: int) -> Cart:
-    """The user's cart, created if missing, locked (and touched) until the transaction ends."""
-    cart = Cart.objects.select_for_update().only("id", "updated_at").filter(user_id=user_id).first()
-    if cart is None:
+def _locked_cart(user_id: int) -> tuple[Cart, dict[int, int]]:
+    """The user's cart, created if missing, locked (and touched) until the transaction ends, and its lines.
+
+    One conditional UPDATE locks and touches the row (its count tells whether the cart exists), one read gets
+    the cart's id with its lines.
+    """
+    now = timezone.now()
+    carts = Cart.objects.filter(user_id=user_id)
+    if not carts.update(updated_at=now):
         try:
             with atomic("cart"):
-                return Cart.objects.create(user_id=user_id)
-        except IntegrityError:  # a concurrent request created it first
-            cart = Cart.objects.select_for_update().only("id", "updated_at").get(user_id=user_id)
-    cart.save(update_fields=["updated_at"])
-    return cart
+                return Cart.objects.create(user_id=user_id), {}
+        except IntegrityError:  # a concurrent request created it first: wait for it, then lock it
+            carts.update(updated_at=now)
+    rows = carts.order_by("lines__added_at", "lines__id").values_list("id", "lines__product_id", "lines__quantity")
+    lines = {product_id: quantity for _, product_id, quantity in rows if product_id is not None}
+    return Cart(id=rows[0][0], user_id=user_id, updated_at=now), lines
 
 
 def get_cart(*, user_id: int) -> CartView:
@@ -156,8 +163,7 @@ def add_to_cart(*, user_id: int, product_id: int, quantity: int) -> CartView:
     Raises ProductNotFound, QuantityTooLarge, InsufficientStock, or AmountTooLarge when the line or the
     cart would cost more than MAX_AMOUNT (the cart is then unchanged).
     """
-    cart = _locked_cart(user_id)
-    lines = _lines(cart.id)
+    cart, lines = _locked_cart(user_id)
     return _save_quantity(cart, lines, product_id, lines.get(product_id, 0) + quantity)
 
 
@@ -168,8 +174,7 @@ def set_cart_quantity(*, user_id: int, product_id: int, quantity: int) -> CartVi
     Raises NotInCart, ProductNotFound, QuantityTooLarge, InsufficientStock or (when the quantity grows)
     AmountTooLarge.
     """
-    cart = _locked_cart(user_id)
-    lines = _lines(cart.id)
+    cart, lines = _locked_cart(user_id)
     if product_id not in lines:
         raise NotInCart()
     if quantity:
@@ -187,7 +192,7 @@ def remove_from_cart(*, user_id: int, product_id: int) -> CartView:
 @atomic("cart")
 def clear_cart(*, user_id: int) -> CartView:
     """Empty the user's cart."""
-    cart = _locked_cart(user_id)
+    cart, _ = _locked_cart(user_id)
     CartLine.objects.filter(cart_id=cart.id).delete()
     return _priced({}, cart.updated_at)
 
@@ -208,19 +213,19 @@ def _taken(row: TakenLines) -> TakenCheckout:
 
 
 @atomic("cart")
-def take_cart_lines(*, user_id: int, token: UUID) -> list[CartEntry]:
+def take_cart_lines(*, user_id: int, token: UUID, new_token: bool = False) -> list[CartEntry]:
     """Empty the user's cart for the checkout ``token`` and return what it held (kept aside until
-    ``forget_taken_lines`` or ``return_taken_lines``). A second call with the same token returns the same lines.
+    ``forget_taken_lines`` or ``return_taken_lines``). A second call with the same token returns the same lines;
+    ``new_token``: a token never given before (no earlier call to look for).
 
     The cart's lock makes a concurrent checkout of the same cart wait, then find it empty.
     """
-    cart = _locked_cart(user_id)
-    taken = TakenLines.objects.filter(token=token, user_id=user_id).first()
+    cart, lines = _locked_cart(user_id)
+    taken = None if new_token else TakenLines.objects.filter(token=token, user_id=user_id).first()
     if taken is None:
-        lines = list(_lines(cart.id).items())
         if not lines:
             return []
-        taken = TakenLines.objects.create(token=token, user_id=user_id, lines=lines)
+        taken = TakenLines.objects.create(token=token, user_id=user_id, lines=list(lines.items()))
         CartLine.objects.filter(cart_id=cart.id).delete()
     return _taken(taken).entries
 
@@ -234,8 +239,7 @@ def return_taken_lines(*, token: UUID) -> bool:
     taken = TakenLines.objects.select_for_update().filter(token=token).first()
     if taken is None:
         return False
-    cart = _locked_cart(taken.user_id)
-    current = _lines(cart.id)
+    cart, current = _locked_cart(taken.user_id)
     for product_id, quantity in taken.lines:
         CartLine.objects.update_or_create(
             cart_id=cart.id,
@@ -290,8 +294,7 @@ def merge_into_cart(*, user_id: int, lines: dict[int, int]) -> MergeResult:
     """Add a visitor's cart to the user's: quantities are added, each capped by the stock available and the
     line limit; products no longer on sale (or with no stock) are left out. Both are reported.
     """
-    cart = _locked_cart(user_id)
-    current = _lines(cart.id)
+    cart, current = _locked_cart(user_id)
     wanted = {product_id: current.get(product_id, 0) + quantity for product_id, quantity in lines.items()}
     products = catalog.get_products(product_ids=wanted)
     levels = inventory.get_stock_levels(product_ids=wanted)

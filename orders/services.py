@@ -367,13 +367,13 @@ def checkout(
         if placed is not None:
             return to_info(placed)
     delivery = _delivery(user_id, shipping_address, address_id, shipping_method_id)
-    entries = cart.take_cart_lines(user_id=user_id, token=token)
+    entries = cart.take_cart_lines(user_id=user_id, token=token, new_token=key is None)
     if not entries:
         raise CartEmpty()
     try:
-        order, lines = _write_order(user_id, token, entries, delivery, resumed=key is not None)
+        order, lines, written = _write_order(user_id, token, entries, delivery, resumed=key is not None)
         stock = [StockLine(line.product_id, line.quantity) for line in lines]
-        inventory.reserve_stock(order_id=order.id, lines=stock, expires_at=order.expires_at)
+        inventory.reserve_stock(order_id=order.id, lines=stock, expires_at=order.expires_at, new_order=written)
     except DomainError:
         _undo_checkout(token)
         raise
@@ -391,16 +391,16 @@ def _write_order(
     delivery: tuple[PostalAddress, ShippingMethod] | None,
     *,
     resumed: bool,
-) -> tuple[Order, list[OrderLine]]:
-    """The checkout's order, not placed yet, and its lines (written now, or by an earlier attempt of it if
-    ``resumed``: the token is the one of an earlier request).
+) -> tuple[Order, list[OrderLine], bool]:
+    """The checkout's order, not placed yet, its lines, and whether they were written now (else by an earlier
+    attempt of it, found if ``resumed``: the token is the one of an earlier request).
 
     Raises InsufficientStock for products no longer on sale, AmountTooLarge, TooManyPendingOrders or
     ReservedUnitsLimit (checked under the customer's checkout lock, in the transaction that writes the order).
     """
     written = Order.checkouts.filter(checkout_token=token).first() if resumed else None
     if written is not None:
-        return written, list(written.lines.all())
+        return written, list(written.lines.all()), False
     products = catalog.get_products(product_ids=[entry.product_id for entry in entries])
     unavailable = [
         e.product_id for e in entries if e.product_id not in products or not products[e.product_id].is_active
@@ -448,8 +448,8 @@ def _write_order(
             OrderLine.objects.bulk_create(lines)
     except IntegrityError:  # a concurrent attempt of the same checkout (a retry) wrote it first
         written = Order.checkouts.get(checkout_token=token)
-        return written, list(written.lines.all())
-    return order, lines
+        return written, list(written.lines.all()), False
+    return order, lines, True
 
 
 def _lock_customer_checkouts(user_id: int) -> None:
