@@ -293,7 +293,7 @@ def _settle(
     return len(reservations)
 
 
-@atomic("inventory")
+@atomic("inventory", savepoint=False)  # all or nothing with a caller's transaction (the handler's): no savepoint
 def commit_reservation(*, order_id: int) -> bool:
     """Turn an order's held stock into a sale (on hand and reserved both go down; ledger: sale).
 

@@ -689,28 +689,41 @@ def mark_order_paid(*, order_id: int) -> OrderInfo:
 
 
 def _mark_paid(order_id: int) -> None:
-    """``mark_order_paid`` without the answer: one read of the order, one transaction."""
+    """``mark_order_paid`` without the answer: a pending order in one transaction, without reading it first; any
+    other is read, and held again first if it expired."""
+    if _pay(order_id, source=Status.PENDING):
+        return
     order = _load(order_id, related=False)
     if not _payable(order):
         return
+    reason = "Paid after its reservation expired; the stock was reserved again." if _expired(order) else ""
+    if not _pay(order_id, source=order.status, cancelled_by=order.cancelled_by, reason=reason):
+        # Changed meanwhile: paid by a concurrent delivery (fine), or cancelled by a person.
+        if Order.objects.filter(pk=order_id, status__in=PAID_STATES).exists():
+            return
+        raise OrderNotPayable()
+
+
+def _pay(order_id: int, *, source: str, cancelled_by: str | None = None, reason: str = "") -> bool:
+    """Compare-and-set the status ``source`` (cancelled by ``cancelled_by``, if given) -> paid, with its timeline
+    entry and ``order.paid``, in one transaction; False if the order was not in ``source``."""
     now = timezone.now()
+    orders = Order.objects.filter(pk=order_id, status=source)
+    if cancelled_by is not None:
+        orders = orders.filter(cancelled_by=cancelled_by)
     with atomic("orders"):
-        won = Order.objects.filter(pk=order_id, status=order.status, cancelled_by=order.cancelled_by).update(
-            status=Status.PAID, paid_at=now, cancelled_by="", updated_at=now
-        )
-        if not won:  # changed meanwhile: paid by a concurrent delivery (fine), or cancelled by a person
-            if Order.objects.filter(pk=order_id, status__in=PAID_STATES).exists():
-                return
-            raise OrderNotPayable()
-        reason = "Paid after its reservation expired; the stock was reserved again." if _expired(order) else ""
-        _record_change(
-            order_id,
-            source=order.status,
-            target=Status.PAID,
-            actor=Actor.PAYMENT_PROVIDER,
-            reason=reason,
-            events=[("order.paid", {"order_id": order_id})],
-        )
+        won = orders.update(status=Status.PAID, paid_at=now, cancelled_by="", updated_at=now)
+        if won:
+            _record_change(
+                order_id,
+                source=source,
+                target=Status.PAID,
+                actor=Actor.PAYMENT_PROVIDER,
+                reason=reason,
+                at=now,
+                events=[("order.paid", {"order_id": order_id})],
+            )
+    return bool(won)
 
 
 def _hold_again(order: Order) -> None:

@@ -271,20 +271,21 @@ def record_success(
     Raises OrderNotPayable (refunded), PaymentProviderUnavailable (the refund could not be sent; the
     payment stays processing, and settling it again sends the same refund).
     """
+    changes = {
+        "status": Status.SUCCEEDED,
+        "provider_reference": reference,
+        "token": "",
+        "in_flight_until": None,
+        "outcome_reported": reported,
+        "updated_at": timezone.now(),
+    }
+    won = 0
     try:
-        if Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).exists():
-            orders.reserve_for_payment(order_id=payment.order_id)
+        _prepare_order(payment)
         with atomic("payments"):
             if event is not None and not record_event(event):
                 return Payment.objects.get(pk=payment.pk)
-            won = Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).update(
-                status=Status.SUCCEEDED,
-                provider_reference=reference,
-                token="",
-                in_flight_until=None,
-                outcome_reported=reported,
-                updated_at=timezone.now(),
-            )
+            won = Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).update(**changes)
             if won:
                 outbox.publish(
                     "payment.succeeded", {"payment_id": payment.pk, "order_id": payment.order_id}, app_label="payments"
@@ -305,7 +306,22 @@ def record_success(
     except _SucceededAfterFailure:
         logger.warning("Payment %s succeeded at the provider after it failed here: refunding.", payment.pk)
         refund_and_close(payment, reference=reference, from_status=Status.FAILED, event=event)
+    if won:  # the row is the processing payment with these changes: not read back
+        for field, value in changes.items():
+            setattr(payment, field, value)
+        return payment
     return Payment.objects.get(pk=payment.pk)
+
+
+def _prepare_order(payment: Payment) -> None:
+    """Make sure the order can take a success about to be recorded (``orders.reserve_for_payment``).
+
+    A pending order can as it is: one read of its status. Any other is asked to, only while the payment is still
+    processing (else there is no success to record, and an expired order's stock must not be held again for it).
+    """
+    status = orders.get_order_statuses(order_ids=[payment.order_id]).get(payment.order_id)
+    if status != "pending" and Payment.objects.filter(pk=payment.pk, status=Status.PROCESSING).exists():
+        orders.reserve_for_payment(order_id=payment.order_id)
 
 
 def record_failure(payment: Payment, *, reference: str, error: DomainError, event: ProviderEvent | None = None) -> None:

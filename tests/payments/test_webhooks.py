@@ -311,3 +311,21 @@ def test_a_success_after_a_recorded_failure_is_refunded_and_the_order_stays_paya
     assert orders.get_order(order_id=order.id).status == "pending"
     assert pay(order, customer).status == "succeeded"
     assert stripe_server.charge_count == 2
+
+
+def test_a_success_after_a_recorded_failure_does_not_hold_an_expired_orders_stock_again(
+    anon_client, timed_out, order, product, stripe_server
+):
+    """Only a payment still processing has its order reserved again: this one failed, its money goes back."""
+    failed_attempt = {**timed_out, "status": "requires_payment_method", "last_payment_error": {"code": "card_declined"}}
+    deliver(anon_client, "evt_1", "payment_intent.payment_failed", failed_attempt)
+    with time_machine.travel(order.expires_at + timedelta(minutes=1)):
+        orders.expire_due_orders()
+        response = deliver(anon_client, "evt_2", "payment_intent.succeeded", timed_out)
+
+    assert response.status_code == 200
+    assert Payment.objects.get().status == "refunded"
+    assert stripe_server.refund_count == 1
+    assert orders.get_order(order_id=order.id).status == "cancelled"
+    assert stock(product) == (5, 0)
+    assert [reason for reason, *_ in ledger(order.id)] == ["reservation", "release"]
