@@ -8,6 +8,9 @@ A crash between the mail server accepting the email and the outbox recording it 
 repeat it.
 """
 
+from datetime import datetime
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -29,12 +32,33 @@ EMAILS = {
 }
 
 
-def status_change_event(change: StatusChange) -> tuple[str, dict] | None:
+def status_change_event(change: StatusChange, order=None) -> tuple[str, dict] | None:
     """The event (type, payload) of a status change the customer hears of, or None: publish it in the change's
-    transaction (its email follows the commit)."""
+    transaction (its email follows the commit). With ``order`` (its OrderInfo as the change leaves it), the event
+    carries what the email shows, and sending it reads only the customer."""
     if change.to_status not in EMAILS:
         return None
-    return STATUS_CHANGED, {"status_change_id": change.pk, "order_id": change.order_id, "status": change.to_status}
+    payload = {"status_change_id": change.pk, "order_id": change.order_id, "status": change.to_status}
+    if order is not None:
+        payload["email"] = _email_data(change, order)
+    return STATUS_CHANGED, payload
+
+
+def _email_data(change: StatusChange, order) -> dict:
+    """What an email shows of a status change and its order (an OrderInfo), as JSON."""
+    return {
+        "at": change.at.isoformat(),
+        "reason": change.reason,
+        "user_id": order.user_id,
+        "items": [[item.product_id, item.name, item.quantity, str(item.line_total)] for item in order.items],
+        "subtotal": str(order.subtotal),
+        "shipping": str(order.shipping),
+        "total": str(order.total),
+        "currency": order.currency,
+        "expires_at": order.expires_at.isoformat(),
+        "shipping_method": order.shipping_method.name if order.shipping_method else None,
+        "shipping_address": order.shipping_address.as_dict() if order.shipping_address else None,
+    }
 
 
 def _absolute(url: str) -> str:
@@ -42,42 +66,51 @@ def _absolute(url: str) -> str:
     return url if url.startswith(("https://", "http://")) else f"{settings.PUBLIC_URL}{url}"
 
 
-def _lines(order) -> list[dict]:
+def _lines(items: list[dict]) -> list[dict]:
     """The order's lines, each with the absolute URL of its product's thumbnail ("" for none), in one query.
 
     Without ``PUBLIC_URL`` (the shop's address) an email cannot show pictures, and nothing is read for them.
     """
     pictures = {}
     if settings.PUBLIC_URL:
-        pictures = catalog.get_product_images(product_ids=[item.product_id for item in order.items])
+        pictures = catalog.get_product_images(product_ids=[item["product_id"] for item in items])
     return [
-        {
-            "item": item,
-            "picture": _absolute(pictures[item.product_id][0].thumbnail_url) if item.product_id in pictures else "",
-        }
-        for item in order.items
+        {"item": item, "picture": _absolute(pictures[item["product_id"]][0].thumbnail_url)}
+        if item["product_id"] in pictures
+        else {"item": item, "picture": ""}
+        for item in items
     ]
 
 
-def _message(change: StatusChange) -> EmailMultiAlternatives | None:
+def _message(order_id: int, status: str, email: dict) -> EmailMultiAlternatives | None:
     """The email, or None when its customer's account is closed (deleted: no address left; or deactivated)."""
-    from orders.services import _order_for_email  # the services module publishes changes, this one reads orders
-
-    order = _order_for_email(change.order_id)
-    customer = accounts.get_user(user_id=order.user_id)
+    customer = accounts.get_user(user_id=email["user_id"])
     if not customer.is_active:
         return None
-    subject, headline = (text.format(id=order.id) for text in EMAILS[change.to_status])
+    subject, headline = (text.format(id=order_id) for text in EMAILS[status])
+    items = [
+        {"product_id": product_id, "name": name, "quantity": quantity, "line_total": Decimal(line_total)}
+        for product_id, name, quantity, line_total in email["items"]
+    ]
+    order = {
+        "id": order_id,
+        "items": items,
+        "subtotal": Decimal(email["subtotal"]),
+        "shipping": Decimal(email["shipping"]),
+        "total": Decimal(email["total"]),
+        "shipping_method": {"name": email["shipping_method"]} if email["shipping_method"] is not None else None,
+        "shipping_address": email["shipping_address"],
+    }
     context = {
         "order": order,
-        "lines": _lines(order),
+        "lines": _lines(items),
         "customer": customer,
         "headline": headline,
-        "status": change.to_status,
-        "reason": change.reason,
-        "when": format_store_time(change.at),
-        "expires": format_store_time(order.expires_at),
-        "currency": order.currency.upper(),
+        "status": status,
+        "reason": email["reason"],
+        "when": format_store_time(datetime.fromisoformat(email["at"])),
+        "expires": format_store_time(datetime.fromisoformat(email["expires_at"])),
+        "currency": email["currency"].upper(),
     }
     message = EmailMultiAlternatives(
         subject=subject,
@@ -90,7 +123,16 @@ def _message(change: StatusChange) -> EmailMultiAlternatives | None:
 
 
 def send_status_email(event: outbox.Event) -> None:
-    """The ``order.status_changed`` handler: email the customer. A mail server's error leaves the event to the relay."""
-    message = _message(StatusChange.objects.get(pk=event.payload["status_change_id"]))
+    """The ``order.status_changed`` handler: email the customer. A mail server's error leaves the event to the relay.
+
+    An event published without what the email shows (its change had not read the order) has it read now.
+    """
+    email = event.payload.get("email")
+    if email is None:
+        from orders.services import _order_for_email  # the services module publishes changes, this one reads orders
+
+        change = StatusChange.objects.get(pk=event.payload["status_change_id"])
+        email = _email_data(change, _order_for_email(change.order_id))
+    message = _message(event.payload["order_id"], event.payload["status"], email)
     if message is not None:
         message.send()

@@ -5,6 +5,7 @@ paid -> shipped -> delivered, paid -> refunded (through the payment provider; st
 Every change is a compare-and-set on the current status, so concurrent changes cannot both win.
 """
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Iterable
@@ -234,9 +235,11 @@ def _record_change(
     reason: str = "",
     at=None,
     events: Iterable[tuple[str, dict]] = (),
+    order: OrderInfo | None = None,
 ) -> StatusChange:
     """Write the timeline entry of a status change, and publish it for the customer's email, in the caller's
-    transaction (the one making the change); with ``events`` (type, payload) of the same change, written with it."""
+    transaction (the one making the change); with ``events`` (type, payload) of the same change, written with it.
+    With ``order`` (as the change leaves it, if the caller has it), the email is sent without reading the order."""
     change = StatusChange.objects.create(
         order_id=order_id,
         from_status=source,
@@ -246,7 +249,8 @@ def _record_change(
         actor_id=actor_id,
         reason=reason,
     )
-    published = [event for event in [notifications.status_change_event(change)] if event is not None] + list(events)
+    email = notifications.status_change_event(change, order)
+    published = [event for event in [email] if event is not None] + list(events)
     if published:
         outbox.publish_many(published, app_label="orders")
     return change
@@ -468,6 +472,7 @@ def _place(order: Order, lines: list[OrderLine]) -> OrderInfo:
     """Last step of checkout, once the stock is held: the order is placed (shown, payable, emailed)."""
     with atomic("orders"):
         if Order.checkouts.filter(pk=order.id, placed=False).update(placed=True):
+            info = to_info(order, lines, [])
             placed = _record_change(
                 order.id,
                 source="",
@@ -476,9 +481,9 @@ def _place(order: Order, lines: list[OrderLine]) -> OrderInfo:
                 actor_id=order.user_id,
                 at=order.created_at,
                 events=[("order.placed", {"order_id": order.id, "checkout": str(order.checkout_token)})],
+                order=info,
             )
-            order.placed = True
-            return to_info(order, lines, [placed])
+            return dataclasses.replace(info, timeline=[_entry(placed)])
     return get_order(order_id=order.id)  # a concurrent attempt of the same checkout placed it
 
 
