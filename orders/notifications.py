@@ -34,14 +34,16 @@ EMAILS = {
 
 def status_change_event(change: StatusChange, order=None) -> tuple[str, dict] | None:
     """The event (type, payload) of a status change the customer hears of, or None: publish it in the change's
-    transaction (its email follows the commit). With ``order`` (its OrderInfo as the change leaves it), the event
-    carries what the email shows, and sending it reads only the customer."""
+    transaction (its email follows the commit). It carries what the email shows, so that sending it reads only the
+    customer: of ``order`` (its OrderInfo as the change leaves it) when the caller has it, else read now."""
     if change.to_status not in EMAILS:
         return None
+    if order is None:
+        from orders.services import _order_for_email  # the services module publishes changes, this one reads orders
+
+        order = _order_for_email(change.order_id)
     payload = {"status_change_id": change.pk, "order_id": change.order_id, "status": change.to_status}
-    if order is not None:
-        payload["email"] = _email_data(change, order)
-    return STATUS_CHANGED, payload
+    return STATUS_CHANGED, {**payload, "email": _email_data(change, order)}
 
 
 def _email_data(change: StatusChange, order) -> dict:
@@ -125,11 +127,11 @@ def _message(order_id: int, status: str, email: dict) -> EmailMultiAlternatives 
 def send_status_email(event: outbox.Event) -> None:
     """The ``order.status_changed`` handler: email the customer. A mail server's error leaves the event to the relay.
 
-    An event published without what the email shows (its change had not read the order) has it read now.
+    An event published before events carried what the email shows has it read now.
     """
     email = event.payload.get("email")
     if email is None:
-        from orders.services import _order_for_email  # the services module publishes changes, this one reads orders
+        from orders.services import _order_for_email
 
         change = StatusChange.objects.get(pk=event.payload["status_change_id"])
         email = _email_data(change, _order_for_email(change.order_id))

@@ -239,7 +239,7 @@ def _record_change(
 ) -> StatusChange:
     """Write the timeline entry of a status change, and publish it for the customer's email, in the caller's
     transaction (the one making the change); with ``events`` (type, payload) of the same change, written with it.
-    With ``order`` (as the change leaves it, if the caller has it), the email is sent without reading the order."""
+    ``order``: the order as the change leaves it, if the caller has it (else its email's event reads it)."""
     change = StatusChange.objects.create(
         order_id=order_id,
         from_status=source,
@@ -586,8 +586,10 @@ def _fresh(order: Order, *, related: bool = True) -> Order:
 
 
 def _order_for_email(order_id: int) -> OrderInfo:
-    """An order as its status emails show it: with its lines, without its timeline (which they do not show)."""
-    return to_info(Order.objects.prefetch_related("lines").get(pk=order_id), changes=[])
+    """An order as its status emails show it: with its lines, without its timeline (which they do not show); one
+    query (its lines with it)."""
+    lines = list(OrderLine.objects.select_related("order").filter(order_id=order_id))
+    return to_info(lines[0].order if lines else Order.checkouts.get(pk=order_id), lines, changes=[])
 
 
 def get_order(*, order_id: int, user_id: int | None = None) -> OrderInfo:
