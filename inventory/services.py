@@ -264,21 +264,16 @@ def _settle(
     reserved_before: datetime | None = None,
 ) -> int:
     """Move an order's reservations between states, applying their quantities to the levels and the ledger."""
-    reservations = Reservation.objects.select_for_update().filter(order_id=order_id, status=from_status)
-    if reserved_before is not None:
-        reservations = reservations.filter(created_at__lte=reserved_before)
-    reservations = list(reservations.order_by("product_id"))
-    if not reservations:
-        return 0
-    quantities = {r.product_id: r.quantity for r in reservations}
     now = timezone.now()  # queryset updates skip auto_now
+    quantities = _move_reservations(order_id, from_status, to_status, now, reserved_before)
+    if not quantities:
+        return 0
     changes = {"updated_at": now}
     if on_hand_sign:
         changes["on_hand"] = F("on_hand") + on_hand_sign * _per_product(quantities)
     if reserved_sign:
         changes["reserved"] = F("reserved") + reserved_sign * _per_product(quantities)
     StockItem.objects.filter(product_id__in=quantities).update(**changes)
-    Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(status=to_status, updated_at=now)
     StockMovement.objects.bulk_create(
         StockMovement(
             product_id=pid,
@@ -290,7 +285,28 @@ def _settle(
         )
         for pid, q in quantities.items()
     )
-    return len(reservations)
+    return len(quantities)
+
+
+def _move_reservations(
+    order_id: int, from_status: str, to_status: str, now: datetime, reserved_before: datetime | None
+) -> dict[int, int]:
+    """Move an order's reservations in ``from_status`` (made by ``reserved_before``, if given) to ``to_status``;
+    their quantities per product id (one live reservation per product), in product-id order.
+
+    One UPDATE ... RETURNING (PostgreSQL, SQLite 3.35+) locks, changes and reads them; a concurrent move of the same
+    ones waits for it, then finds them in another status and moves nothing.
+    """
+    connection = connections[router.db_for_write(Reservation)]
+    at = Reservation._meta.get_field("updated_at").get_db_prep_value
+    sql = f"UPDATE {Reservation._meta.db_table} SET status = %s, updated_at = %s WHERE order_id = %s AND status = %s"  # noqa: S608 - no client text in it
+    params = [to_status, at(now, connection), order_id, from_status]
+    if reserved_before is not None:
+        sql += " AND created_at <= %s"
+        params.append(at(reserved_before, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING product_id, quantity", params)
+        return dict(sorted(cursor.fetchall()))
 
 
 @atomic("inventory", savepoint=False)  # all or nothing with a caller's transaction (the handler's): no savepoint

@@ -132,6 +132,21 @@ def test_sale_release_and_return_cycle():
     assert_ledger_matches_levels()
 
 
+def test_a_sale_of_many_lines_uses_fixed_queries(django_assert_num_queries):
+    for pid in range(1, 6):
+        services.create_stock_item(product_id=pid, on_hand=10)
+    services.reserve_stock(order_id=9, lines=[StockLine(pid, pid) for pid in range(1, 6)], expires_at=LATER)
+    # inside a caller's transaction, as the order.paid handler runs it: no savepoint; the reservations are moved and
+    # read by one statement, then the levels and the ledger
+    with atomic("inventory"), django_assert_num_queries(3):
+        assert services.commit_reservation(order_id=9) is True
+    levels = [services.get_stock_level(product_id=pid) for pid in range(1, 6)]
+    assert [(level.on_hand, level.reserved) for level in levels] == [(10 - pid, 0) for pid in range(1, 6)]
+    sales = StockMovement.objects.filter(reason="sale").order_by("id")
+    assert list(sales.values_list("product_id", "on_hand_delta")) == [(pid, -pid) for pid in range(1, 6)]
+    assert_ledger_matches_levels()
+
+
 def test_an_order_can_reserve_again_after_its_release():
     services.create_stock_item(product_id=1, on_hand=2)
     services.reserve_stock(order_id=1, lines=[StockLine(1, 2)], expires_at=LATER)
