@@ -94,6 +94,17 @@ def drop_database(server_url: str, name: str) -> None:
     admin_execute(server_url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def empty_redis(url: str) -> None:
+    """Empty the benchmark's Redis database: a token version or rate limit left by an earlier run would apply
+    to this run's users, who get the same ids."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
+    except redis.RedisError as exc:
+        raise BenchError(f"cannot empty the Redis database {url}: {exc}") from exc
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
@@ -761,6 +772,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="on a shared machine: wait up to this long for other work to quieten before starting",
     )
+    parser.add_argument(
+        "--redis-url",
+        default="",
+        help="serve the cache (rate limits, token versions, pages) from this Redis database, as production does, "
+        "instead of the database cache table that `make run` uses; the benchmark EMPTIES it first "
+        "(e.g. redis://127.0.0.1:6379/15)",
+    )
     parser.add_argument("--output", type=Path, help="also write the markdown report here")
     parser.add_argument("--json", type=Path, help="also write raw numbers here")
     args = parser.parse_args(argv)
@@ -776,7 +794,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def server_env(db_url: str) -> dict[str, str]:
+def server_env(db_url: str, redis_url: str = "") -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=db_url,
@@ -789,7 +807,7 @@ def server_env(db_url: str) -> dict[str, str]:
         PAYMENT_GATEWAY="dummy",
         ALLOW_DUMMY_GATEWAY="true",  # a benchmark, not a shop: no money is taken
         STRIPE_SECRET_KEY="",
-        REDIS_URL="",  # the database cache, as `make run` has it
+        REDIS_URL=redis_url,  # empty: the database cache, as `make run` has it
         AUTH_THROTTLE_RATE="1000000/min",
         # Each client orders and pays without pause (some orders left unpaid): the abuse limits would refuse it.
         MAX_PENDING_ORDERS="1000000",
@@ -820,13 +838,16 @@ def main(argv: list[str] | None = None) -> int:
 
     name = f"bench_{secrets.token_hex(6)}"
     db_url = database_url(args.server_url, name)
-    env = server_env(db_url)
+    env = server_env(db_url, args.redis_url)
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     log = workdir / "bench.log"
     server = Server(env=env, port=free_port(), workers=args.workers, log=workdir / "gunicorn.log")
     created = False
     try:
         facts = machine_facts(args.server_url)
+        facts["Cache"] = f"Redis ({args.redis_url})" if args.redis_url else "the database cache table (no REDIS_URL)"
+        if args.redis_url:
+            empty_redis(args.redis_url)
         idle_load = wait_for_quiet(args.wait_idle)
         try:
             create_database(args.server_url, name)
