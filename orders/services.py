@@ -593,8 +593,21 @@ def _order_for_email(order_id: int) -> OrderInfo:
 
 
 def get_order(*, order_id: int, user_id: int | None = None) -> OrderInfo:
-    """An order; with ``user_id``, only if it is that user's. Raises OrderNotFound."""
-    return to_info(_fresh(_load(order_id, user_id=user_id)))
+    """An order; with ``user_id``, only if it is that user's. Raises OrderNotFound.
+
+    Two queries: its lines with the order joined to them, and its timeline.
+    """
+    lines = OrderLine.objects.select_related("order").filter(order_id=order_id, order__placed=True)
+    if user_id is not None:
+        lines = lines.filter(order__user_id=user_id)
+    lines = list(lines)
+    if not lines:  # no placed order has none: unknown, or not the user's
+        return to_info(_fresh(_load(order_id, user_id=user_id)))
+    order = lines[0].order
+    fresh = _fresh(order)
+    if fresh is not order:  # it expired just now, and was read again
+        return to_info(fresh)
+    return to_info(order, lines, list(order.status_changes.all()))
 
 
 @dataclass(frozen=True)

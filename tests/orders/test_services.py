@@ -53,6 +53,28 @@ def test_an_order_cancelled_by_a_person_cannot_be_paid(pending_order, customer):
         orders.mark_order_paid(order_id=pending_order.id)
 
 
+def test_get_order_reads_the_order_with_its_lines_then_its_timeline(
+    paid_order, customer, other_customer, django_assert_num_queries
+):
+    with django_assert_num_queries(2):
+        order = orders.get_order(order_id=paid_order.id, user_id=customer.id)
+    assert order == paid_order
+    assert [(item.quantity, item.line_total) for item in order.items] == [(2, paid_order.total)]
+    assert [entry.to_status for entry in order.timeline] == ["pending", "paid"]
+    with pytest.raises(orders.OrderNotFound):
+        orders.get_order(order_id=paid_order.id, user_id=other_customer.id)
+    with pytest.raises(orders.OrderNotFound):
+        orders.get_order(order_id=paid_order.id + 1)
+
+
+def test_get_order_cancels_an_order_past_its_expiry(pending_order, customer):
+    with time_machine.travel(pending_order.expires_at + timedelta(minutes=1), tick=False):
+        order = orders.get_order(order_id=pending_order.id, user_id=customer.id)
+    assert order.status == "cancelled"
+    assert [entry.to_status for entry in order.timeline] == ["pending", "cancelled"]
+    assert [item.quantity for item in order.items] == [2]
+
+
 def test_get_payable_order_rules(pending_order, customer, other_customer):
     assert orders.get_payable_order(order_id=pending_order.id, user_id=customer.id).id == pending_order.id
     with pytest.raises(orders.OrderNotFound):
