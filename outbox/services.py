@@ -9,7 +9,8 @@ so a second delivery changes nothing. Apps subscribe their handlers when they st
 
 Delivery takes a lease on the event (a conditional UPDATE; the process that publishes an event takes it in
 the event's INSERT), so concurrent deliverers (the process that published it, several relays) do not run it
-at the same time; an expired lease means its deliverer died, and the next one takes over.
+at the same time; an expired lease means its deliverer died, and the next one takes over. The events of one
+``publish_many`` are marked delivered together once all have been handled (one UPDATE).
 """
 
 import functools
@@ -112,14 +113,13 @@ def publish_many(events: Sequence[tuple[str, dict[str, Any]]], *, app_label: str
             for event_type, payload in events
         ]
     )
-    published = []
-    for row in rows:
-        # As a deliverer reading the row would see it (JSON), so that the handlers need not read it back.
-        event = Event(id=str(row.pk), type=row.type, payload=json.loads(json.dumps(row.payload)), source=using)
-        transaction.on_commit(
-            functools.partial(_deliver, row.pk, using, event=event, leased_until=leased_until), using=using, robust=True
-        )
-        published.append(event)
+    # As a deliverer reading the rows would see them (JSON), so that the handlers need not read them back.
+    published = [
+        Event(id=str(row.pk), type=row.type, payload=json.loads(json.dumps(row.payload)), source=using) for row in rows
+    ]
+    transaction.on_commit(
+        functools.partial(_deliver_published, published, using, leased_until), using=using, robust=True
+    )
     return published
 
 
@@ -178,8 +178,32 @@ def purge_delivered(*, batch: int = 500) -> int:
     return purged
 
 
-def _deliver(event_id, using: str, *, via_broker: bool = False, event: Event | None = None, leased_until=None) -> str:
-    """Apply one event to each of its handlers once (or hand it to the broker); "delivered", "failed" or "busy".
+def _deliver_published(events: list[Event], using: str, leased_until) -> None:
+    """Deliver the events of one ``publish_many`` after its commit, in order; those whose handlers all succeeded
+    are marked delivered together, with one UPDATE (they hold their lease until then)."""
+    delivered = [
+        event.id for event in events if _handle(event.id, using, event=event, leased_until=leased_until) == "delivered"
+    ]
+    if delivered:
+        _mark_delivered(delivered, using)
+
+
+def _deliver(event_id, using: str, *, via_broker: bool = False) -> str:
+    """Apply one event to each of its handlers once (or hand it to the broker); "delivered", "failed" or "busy"."""
+    outcome = _handle(event_id, using, via_broker=via_broker)
+    if outcome == "delivered":
+        _mark_delivered([event_id], using)
+    return outcome
+
+
+def _mark_delivered(event_ids: list, using: str) -> None:
+    OutboxEvent.objects.using(using).filter(pk__in=event_ids).update(
+        delivered_at=timezone.now(), leased_until=None, last_error=""
+    )
+
+
+def _handle(event_id, using: str, *, via_broker: bool = False, event: Event | None = None, leased_until=None) -> str:
+    """``_deliver`` without marking the event delivered when it was ("delivered": the caller marks it).
 
     ``event``: the event itself, when the caller has it (its publisher): it is then not read back.
     ``leased_until``: the lease the publisher took in the event's insert; it is claimed again only if half of it
@@ -209,7 +233,6 @@ def _deliver(event_id, using: str, *, via_broker: bool = False, event: Event | N
         logger.exception("Handling event %s (%s) failed; the relay will deliver it again.", event.id, event.type)
         events.filter(pk=event_id).update(leased_until=None, last_error=repr(exc)[:500])
         return "failed"
-    events.filter(pk=event_id).update(delivered_at=timezone.now(), leased_until=None, last_error="")
     return "delivered"
 
 

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connections
 from django.utils import timezone
 
+from cart import services as cart
 from outbox.models import HandledEvent, OutboxEvent
 from payments import services
 from tests.payments.conftest import ledger, place_order, stock
@@ -72,3 +73,29 @@ def test_purge_deletes_events_delivered_before_the_kept_days_and_their_handling(
     kept_ids, pending_ids = [kept.id] * 2, [pending.id] * 2
     assert every_database(OutboxEvent, "payload__order_id") == sorted(kept_ids + pending_ids)
     assert len(every_database(HandledEvent, "event_id")) == 2  # the kept events
+
+
+def test_the_events_of_one_change_are_marked_delivered_with_one_update(customer, product, count_queries):
+    with count_queries() as checkout:  # the order placed and its email: delivered on commit, within the call
+        place_order(customer, product, 1)
+    marks = [sql for sql in checkout.statements if sql.startswith('UPDATE "outbox_outboxevent"')]
+    assert len(marks) == 1, marks
+    assert every_database(OutboxEvent, "delivered_at").count(None) == 0
+
+
+def test_an_event_that_fails_stays_pending_and_the_others_of_its_change_are_delivered(settings, customer, product):
+    settings.EMAIL_BACKEND = "tests.orders.test_emails.BrokenBackend"
+    order = place_order(customer, product, 1)
+
+    undelivered = [
+        (row.type, row.leased_until, bool(row.last_error))
+        for alias in connections
+        for row in OutboxEvent.objects.using(alias).filter(delivered_at__isnull=True)
+    ]
+    assert undelivered == [("order.status_changed", None, True)]  # left to the relay, not leased
+    assert cart.list_taken_lines(taken_before=timezone.now()) == []  # order.placed was applied and delivered
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    relay()
+    assert [message.subject for message in mail.outbox] == [f"Order #{order.id} received"]
+    assert every_database(OutboxEvent, "delivered_at").count(None) == 0
