@@ -1,5 +1,6 @@
 """/products endpoints: thin views over catalog.services (writes) and catalog.selectors (reads)."""
 
+import json
 from dataclasses import replace
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from rest_framework import parsers, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from catalog import pages, selectors, services
@@ -19,6 +21,7 @@ from catalog.errors import (
     ImageStorageUnavailable,
     ImageTooLarge,
     ImageTooManyPixels,
+    InvalidCursor,
     InvalidImage,
     ProductNotFound,
     SkuTaken,
@@ -30,6 +33,7 @@ from catalog.models import MAX_PRICE, MIN_PRICE
 from catalog.services import MAX_STOCK
 from ecommerce.api import ErrorCode, error_responses, staff_permission_responses
 from ecommerce.errors import DomainError
+from ecommerce.pagination import PageNumberPagination, page_links
 from ecommerce.permissions import HasRequiredPermissions, IsStaff, IsStaffOrReadOnly, require_permissions
 from ecommerce.serializers import (
     MoneyInputField,
@@ -43,7 +47,7 @@ from ecommerce.serializers import (
 # Wire name -> model field, for ?ordering= (each also with a "-" prefix for descending order).
 ORDERING_FIELDS = {"price": "price", "name": "name", "createdAt": "created_at"}
 ORDERING_CHOICES = [f"{sign}{name}" for name in ORDERING_FIELDS for sign in ("", "-")]
-PAGINATION_PARAMETERS = frozenset({"page", "pageSize"})
+PAGINATION_PARAMETERS = frozenset({"page", "pageSize", "cursor"})
 
 
 class ProductImageSerializer(serializers.Serializer):
@@ -143,9 +147,71 @@ LIST_PARAMETERS = [
 ]
 
 
+class ProductPagination(PageNumberPagination):
+    """Pages by number, or after a cursor (keyset pagination), with a count bounded at ``pages.COUNT_LIMIT``."""
+
+    cursor_query_param = "cursor"
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        cursor = {
+            "name": self.cursor_query_param,
+            "required": False,
+            "in": "query",
+            "description": "The `nextCursor` of the page before, to read the next page after it: as fast at any "
+            "depth (a `page` number far into a long list costs more, like any offset). Opaque: made by this list "
+            "for its `ordering`, with any filters; `page` is ignored beside it. Another value, or a cursor of "
+            "another `ordering`, is 400 `invalid_cursor`.",
+            "schema": {"type": "string"},
+        }
+        return [*super().get_schema_operation_parameters(view), cursor]
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paginated = super().get_paginated_response_schema(schema)
+        properties = paginated["properties"]
+        properties["count"]["description"] = (
+            f"How many products match: exact up to {pages.COUNT_LIMIT:,}; past that, `countIsExact` is false and "
+            f"`count` is {pages.COUNT_LIMIT:,}, meaning at least that many (exact again on a page number past it, "
+            "and on `page=last`)."
+        )
+        properties["countIsExact"] = {
+            "type": "boolean",
+            "description": f"false when more than {pages.COUNT_LIMIT:,} products match and `count` is a lower bound.",
+        }
+        properties["nextCursor"] = {
+            "type": "string",
+            "nullable": True,
+            "description": "Send it as `cursor` for the products after this page (null: this page is the last). "
+            "`next` is the same page's link: by number, or by cursor when this page was read by cursor (then "
+            "`previous` is null: keep the earlier cursors to go back).",
+        }
+        paginated["properties"] = {
+            key: properties[key] for key in ("count", "countIsExact", "next", "previous", "nextCursor", "results")
+        }
+        paginated["required"] = list(paginated["properties"])
+        return paginated
+
+    def page_json(self, request, page: pages.RenderedPage) -> bytes:
+        """The list's body around ``page.results``, an already rendered JSON array."""
+        url = request.build_absolute_uri()
+        if page.number is None:  # after a cursor: the next page after the next cursor
+            after = page.next_cursor
+            next_link = None if after is None else replace_query_param(remove_query_param(url, "page"), "cursor", after)
+            links = b'"next":%s,"previous":null' % json.dumps(next_link).encode()
+        else:
+            links = page_links(url, self.page_query_param, page.number, page.next_cursor is not None)
+        return b'{"count":%d,"countIsExact":%s,%s,"nextCursor":%s,"results":%s}' % (
+            page.count.value,
+            b"true" if page.count.exact else b"false",
+            links,
+            json.dumps(page.next_cursor).encode(),
+            page.results,
+        )
+
+
 class ProductListView(GenericAPIView):
     permission_classes = [IsStaffOrReadOnly, HasRequiredPermissions]
     required_permissions = {"POST": ["catalog.add_product"]}
+    pagination_class = ProductPagination
 
     FilterSerializer = ProductFilterSerializer
 
@@ -153,18 +219,26 @@ class ProductListView(GenericAPIView):
         operation_id="products_list",
         summary="List products",
         parameters=LIST_PARAMETERS,
-        responses={200: ProductSerializer(many=True)},
+        responses={200: ProductSerializer(many=True), **error_responses(InvalidCursor)},
         description="Products on sale, 20 a page (`pageSize` up to 100), filtered and sorted as asked. No account "
-        "is needed. Staff who send their access token also see withdrawn (inactive) products.",
+        "is needed. Staff who send their access token also see withdrawn (inactive) products. Page through "
+        "with `page`, or with `cursor` (each page's `nextCursor`), which costs the same at any depth.",
     )
     def get(self, request):
+        """The page from catalog.pages: already JSON, in the shape of ProductSerializer's page."""
         filters = self._filters(request)
         if not request.user.is_staff:
             filters = replace(filters, is_active=True)
-            if filters.in_stock is None:
-                return self._cached_page(request, filters)
-        page = self.paginate_queryset(selectors.filter_products(filters=filters))
-        return self.get_paginated_response(ProductSerializer(selectors.with_stock(page), many=True).data)
+        try:
+            page = pages.product_list_page(
+                filters=filters,
+                page=request.query_params.get("page") or "1",
+                page_size=self.paginator.get_page_size(request),
+                cursor=request.query_params.get("cursor", ""),
+            )
+        except InvalidPage:
+            raise NotFound(self.paginator.invalid_page_message) from None
+        return HttpResponse(self.paginator.page_json(request, page), content_type="application/json")
 
     def _filters(self, request) -> selectors.ProductFilters:
         if PAGINATION_PARAMETERS.issuperset(request.query_params):  # the usual request: no filter to validate
@@ -172,20 +246,6 @@ class ProductListView(GenericAPIView):
         params = self.FilterSerializer(data=query_params(request))
         params.is_valid(raise_exception=True)
         return selectors.ProductFilters(**params.validated_data)
-
-    def _cached_page(self, request, filters: selectors.ProductFilters) -> HttpResponse:
-        """The page from catalog.pages: already JSON, in the shape of ProductSerializer's page."""
-        page_size = self.paginator.get_page_size(request)
-        try:
-            page = pages.product_list_page(
-                filters=filters, page=request.query_params.get("page") or "1", page_size=page_size
-            )
-        except InvalidPage:
-            raise NotFound(self.paginator.invalid_page_message) from None
-        body = self.paginator.paginated_json(
-            request, number=page.number, count=page.count, page_size=page_size, results=page.results
-        )
-        return HttpResponse(body, content_type="application/json")
 
     @extend_schema(
         operation_id="products_create",

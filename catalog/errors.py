@@ -55,3 +55,9 @@ class CategoryTaken(DomainError):
     status = 400
     code = "category_taken"
     default_message = "A category with this name or slug (in any case) exists already."
+
+
+class InvalidCursor(DomainError):
+    status = 400
+    code = "invalid_cursor"
+    default_message = "This cursor is not one the product list gave, or not for this ordering."

@@ -121,14 +121,14 @@ class Product(CatalogueModel):
         null=True,
         blank=True,
         related_name="products",
-        db_index=False,  # served by catalog_product_category_id below, which also orders by id
+        db_index=False,  # served by catalog_product_cat_active_id below, which also orders by id
     )
     sku = models.CharField(max_length=64, null=True, blank=True, unique=True, help_text="Optional; unique when set.")
     price = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(MIN_PRICE), MaxValueValidator(MAX_PRICE)]
     )
     is_active = models.BooleanField(default=True, help_text="Inactive products are hidden from customers.")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # The product's pictures in their order, [{"thumbnail", "detail", "alt"}] (storage names), copied from its
     # ProductImage rows by catalog.services whenever they change: the product pages read them with the product.
@@ -136,10 +136,15 @@ class Product(CatalogueModel):
 
     class Meta:
         ordering = ["id"]
+        # Each list order (ties by id) read from an index in that order, so that a page, and the page after a
+        # cursor, costs the rows it shows whatever the catalogue's size; the category's with is_active, so that
+        # counting a category's active products (up to catalog.pages.COUNT_LIMIT) reads the index alone.
         indexes = [
             models.Index(fields=["is_active", "id"], name="catalog_product_active_id"),
             models.Index(fields=["price", "id"], name="catalog_product_price_id"),
-            models.Index(fields=["category", "id"], name="catalog_product_category_id"),
+            models.Index(fields=["category", "is_active", "id"], name="catalog_product_cat_active_id"),
+            models.Index(fields=["created_at", "id"], name="catalog_product_created_id"),
+            models.Index(fields=["-created_at", "id"], name="catalog_product_newest_id"),
         ]
         constraints = [
             models.CheckConstraint(

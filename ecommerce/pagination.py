@@ -1,7 +1,6 @@
 """The one pagination style of the API: ``?page=N&pageSize=M``."""
 
 import json
-import math
 from functools import lru_cache
 
 from rest_framework import pagination
@@ -32,12 +31,6 @@ class PageNumberPagination(pagination.PageNumberPagination):
             parameter["schema"]["minimum"] = 1
         return parameters
 
-    def paginated_json(self, request, *, number: int, count: int, page_size: int, results: bytes) -> bytes:
-        """The body ``get_paginated_response`` would give, around ``results``, an already rendered JSON array."""
-        has_next = number < max(1, math.ceil(count / page_size))
-        links = _links(request.build_absolute_uri(), self.page_query_param, number, has_next)
-        return b'{"count":%d,%s,"results":%s}' % (count, links, results)
-
     def get_paginated_response_schema(self, schema: dict) -> dict:
         paginated = super().get_paginated_response_schema(schema)
         url = f"https://shop.example.com{self.documented_path}?page="
@@ -47,7 +40,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 
 @lru_cache(maxsize=4096)
-def _links(url: str, page_parameter: str, number: int, has_next: bool) -> bytes:
+def page_links(url: str, page_parameter: str, number: int, has_next: bool) -> bytes:
     """``"next":...,"previous":...`` of page ``number`` of the list at ``url``, as JSON (worked out once per URL)."""
     next_link = replace_query_param(url, page_parameter, number + 1) if has_next else None
     if number <= 1:

@@ -7,6 +7,7 @@ checked by openapi-core against the served schema: the schema is the contract, n
 
 import io
 import uuid
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -163,6 +164,10 @@ def test_catalogue_and_stock_answers_match_the_schema(api, e2e_server):
     api.expect(400, "GET", "/products?minPrice=cheap", "invalid")
     api.expect(400, "GET", "/products?ordering=stock", "invalid_choice")
     api.expect(404, "GET", "/products?page=999", "not_found")
+    first = api.expect(200, "GET", "/products?pageSize=5")
+    after = api.expect(200, "GET", "/products?pageSize=5&cursor={cursor}", cursor=quote(first["nextCursor"]))
+    assert [p["id"] for p in after["results"]] == [p["id"] for p in page["results"][5:10]]
+    api.expect(400, "GET", "/products?cursor=not-a-cursor", "invalid_cursor")
     api.expect(401, "GET", "/products", "token_not_valid", token="expired")
     api.expect(404, "GET", "/products/{id}", "not_found", id=999_999)
 
