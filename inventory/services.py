@@ -224,10 +224,9 @@ def get_in_stock_product_ids(*, product_ids: Iterable[int] | None = None) -> set
 
 
 @atomic("inventory")
-def reserve_stock(*, order_id: int, lines: Sequence[StockLine], expires_at: datetime, new_order: bool = False) -> None:
+def reserve_stock(*, order_id: int, lines: Sequence[StockLine], expires_at: datetime) -> None:
     """Hold every line's quantity for an order until ``expires_at``: all lines or none. Nothing happens if the
-    order holds (or bought) stock already: a retried checkout reserves once. ``new_order``: an order written just
-    now, which cannot hold any yet (not looked for).
+    order holds (or bought) stock already: a retried checkout reserves once.
 
     Raises InsufficientStock naming every product that lacks stock (``product_ids``).
     """
@@ -235,7 +234,7 @@ def reserve_stock(*, order_id: int, lines: Sequence[StockLine], expires_at: date
     items = StockItem.objects.select_for_update().filter(product_id__in=wanted).order_by("product_id")
     available = {item.product_id: item.available for item in items}  # locked: a concurrent retry waits here
     live = (Reservation.Status.ACTIVE, Reservation.Status.SOLD)
-    if not new_order and Reservation.objects.filter(order_id=order_id, status__in=live).exists():
+    if Reservation.objects.filter(order_id=order_id, status__in=live).exists():
         return
     short = [pid for pid, quantity in wanted.items() if available.get(pid, 0) < quantity]
     if short:

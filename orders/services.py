@@ -375,9 +375,9 @@ def checkout(
     if not entries:
         raise CartEmpty()
     try:
-        order, lines, written = _write_order(user_id, token, entries, delivery, resumed=key is not None)
+        order, lines = _write_order(user_id, token, entries, delivery, resumed=key is not None)
         stock = [StockLine(line.product_id, line.quantity) for line in lines]
-        inventory.reserve_stock(order_id=order.id, lines=stock, expires_at=order.expires_at, new_order=written)
+        inventory.reserve_stock(order_id=order.id, lines=stock, expires_at=order.expires_at)
     except DomainError:
         _undo_checkout(token)
         raise
@@ -395,16 +395,16 @@ def _write_order(
     delivery: tuple[PostalAddress, ShippingMethod] | None,
     *,
     resumed: bool,
-) -> tuple[Order, list[OrderLine], bool]:
-    """The checkout's order, not placed yet, its lines, and whether they were written now (else by an earlier
-    attempt of it, found if ``resumed``: the token is the one of an earlier request).
+) -> tuple[Order, list[OrderLine]]:
+    """The checkout's order, not placed yet, and its lines (written now, or by an earlier attempt of it if
+    ``resumed``: the token is the one of an earlier request).
 
     Raises InsufficientStock for products no longer on sale, AmountTooLarge, TooManyPendingOrders or
     ReservedUnitsLimit (checked under the customer's checkout lock, in the transaction that writes the order).
     """
     written = Order.checkouts.filter(checkout_token=token).first() if resumed else None
     if written is not None:
-        return written, list(written.lines.all()), False
+        return written, list(written.lines.all())
     products = catalog.get_products(product_ids=[entry.product_id for entry in entries])
     unavailable = [
         e.product_id for e in entries if e.product_id not in products or not products[e.product_id].is_active
@@ -452,8 +452,8 @@ def _write_order(
             OrderLine.objects.bulk_create(lines)
     except IntegrityError:  # a concurrent attempt of the same checkout (a retry) wrote it first
         written = Order.checkouts.get(checkout_token=token)
-        return written, list(written.lines.all()), False
-    return order, lines, True
+        return written, list(written.lines.all())
+    return order, lines
 
 
 def _lock_customer_checkouts(user_id: int) -> None:
