@@ -109,10 +109,6 @@ def _priced(lines: dict[int, int], updated_at: datetime | None, *, changed: int 
     )
 
 
-def _lines(cart_id: int) -> dict[int, int]:
-    return dict(CartLine.objects.filter(cart_id=cart_id).values_list("product_id", "quantity"))
-
-
 def _locked_cart(user_id: int) -> tuple[Cart, dict[int, int]]:
     """The user's cart, created if missing, locked (and touched) until the transaction ends, and its lines.
 
@@ -134,10 +130,14 @@ def _locked_cart(user_id: int) -> tuple[Cart, dict[int, int]]:
 
 def get_cart(*, user_id: int) -> CartView:
     """The user's cart priced at current prices (an empty cart if they have none)."""
-    cart = Cart.objects.filter(user_id=user_id).only("id", "updated_at").first()
-    if cart is None:
+    rows = (
+        Cart.objects.filter(user_id=user_id)
+        .order_by("lines__added_at", "lines__id")
+        .values_list("updated_at", "lines__product_id", "lines__quantity")
+    )  # the cart with its lines, in one query
+    if not rows:
         return _priced({}, None)
-    return _priced(_lines(cart.id), cart.updated_at)
+    return _priced({product_id: quantity for _, product_id, quantity in rows if product_id is not None}, rows[0][0])
 
 
 def _save_quantity(cart: Cart, lines: dict[int, int], product_id: int, quantity: int) -> CartView:

@@ -197,7 +197,10 @@ def set_listed(*, product_id: int, listed: bool) -> None:
 
 def get_stock_levels(*, product_ids: Iterable[int]) -> dict[int, StockLevel]:
     """Stock of many products in one query; products without stock are left out."""
-    return {item.product_id: _level(item) for item in StockItem.objects.filter(product_id__in=set(product_ids))}
+    rows = StockItem.objects.filter(product_id__in=set(product_ids)).values_list(
+        "product_id", "on_hand", "reserved", "updated_at"
+    )  # tuples, not models: the cart asks this on every request
+    return {row[0]: StockLevel(*row) for row in rows}
 
 
 def get_available_stock(*, product_ids: Iterable[int]) -> dict[int, int]:
