@@ -1,10 +1,11 @@
 """``make bench-scale``: the product list at 10,000 and at 1,000,000 products, same requests, same run.
 
 For each catalogue size: a throwaway PostgreSQL database, ``migrate``, ``bench.seed`` (bulk), ``VACUUM
-ANALYZE``; then four list requests, each measured two ways:
+ANALYZE``; then five list requests (the deep page both by number and after the ``nextCursor`` of the page
+before it), each measured two ways:
 
 - cold: in-process (Django's test client), the page cache emptied before every request, so each one pays
-  its queries (catalogue version, page with its count, stock): the cost of the first request after a
+  its queries (catalogue version, page with its bounded count, stock): the cost of the first request after a
   catalogue change. Median of ``--cold-requests``.
 - served: gunicorn (4 sync workers) under ``wrk -t2 -c16`` for ``--duration``, as clients get it (pages
   cached per catalogue version, stock read live).
@@ -31,11 +32,17 @@ from bench.run import HOST, admin_execute, create_database, database_url, drop_d
 PAGE_SIZE = 20
 
 
+DEEP_BY_CURSOR = "deep page by cursor (5 from the end)"
+
+
 def requests_for(count: int) -> dict[str, str]:
-    deep = max(1, count // PAGE_SIZE - 4)  # five pages from the end
+    """The requests measured; the deep page by cursor is the same page as the deep page by number, read after the
+    ``nextCursor`` of the page before it (which the cold run fetches first: see COLD_SCRIPT)."""
+    deep = max(2, count // PAGE_SIZE - 4)  # five pages from the end
     return {
         "first page": f"/products?pageSize={PAGE_SIZE}",
         "deep page (5 from the end)": f"/products?pageSize={PAGE_SIZE}&page={deep}",
+        DEEP_BY_CURSOR: f"/products?pageSize={PAGE_SIZE}&page={deep - 1}",
         "category filter, page 2": f"/products?pageSize={PAGE_SIZE}&category=category-07&page=2",
         "search `product 0042`": f"/products?pageSize={PAGE_SIZE}&search=product%200042",
     }
@@ -50,13 +57,17 @@ def run(cmd: list[str], env: dict, timeout: int) -> str:
 
 COLD_SCRIPT = """
 import json, os, statistics, sys, time
+from urllib.parse import quote
 import django
 django.setup()
 from django.test import Client
 from catalog import pages
 client = Client(HTTP_HOST="127.0.0.1")
+paths = json.loads(sys.argv[1])
+before = client.get(paths[sys.argv[3]]).json()  # the page before: its nextCursor
+paths[sys.argv[3]] = f"/products?pageSize={len(before['results'])}&cursor={quote(before['nextCursor'])}"
 out = {}
-for label, path in json.loads(sys.argv[1]).items():
+for label, path in paths.items():
     times = []
     for _ in range(int(sys.argv[2])):
         pages.clear_cache()
@@ -65,7 +76,7 @@ for label, path in json.loads(sys.argv[1]).items():
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, (path, response.status_code)
     out[label] = statistics.median(times)
-print(json.dumps(out))
+print(json.dumps({"cold": out, "paths": paths}))
 """
 
 
@@ -105,8 +116,9 @@ def measure(server_url: str, count: int, args) -> dict:
         run([python, "-m", "bench.seed", "--products", str(count), "--stock", "1000"], env, 3600)
         seed_seconds = time.perf_counter() - started
         admin_execute(database_url(server_url, name), "VACUUM ANALYZE")
-        paths = requests_for(count)
-        cold = json.loads(run([python, "-c", COLD_SCRIPT, json.dumps(paths), str(args.cold_requests)], env, 1800))
+        script = [python, "-c", COLD_SCRIPT, json.dumps(requests_for(count)), str(args.cold_requests), DEEP_BY_CURSOR]
+        measured = json.loads(run(script, env, 1800))
+        cold, paths = measured["cold"], measured["paths"]  # the cursor of the deep page, made by this server
         port = free_port()
         gunicorn = subprocess.Popen(
             [str(Path(python).parent / "gunicorn"), "ecommerce.wsgi", "-b", f"{HOST}:{port}", "-w", "4"],

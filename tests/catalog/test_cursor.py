@@ -65,7 +65,7 @@ def test_cursors_give_every_product_once_in_the_order_of_the_pages(anon_client, 
     assert walk(anon_client, query) == numbered == expected(ordering)
 
 
-@pytest.mark.parametrize("ordering", ["", "-price", "name"])
+@pytest.mark.parametrize("ordering", ["", "-price", "name", "-createdAt"])
 def test_cursors_keep_to_the_filters(anon_client, ties, ordering):
     query = f"&category=tea&maxPrice=2&ordering={ordering}"
     assert walk(anon_client, query, page_size=2) == expected(ordering, category="tea", max_price=Decimal(2))
