@@ -66,6 +66,7 @@ class _Handler:
     app_label: str
     function: Callable[[Event], None]
     atomic: bool
+    idempotent: bool
 
 
 _handlers: dict[str, list[_Handler]] = {}
@@ -76,17 +77,27 @@ def database_of(app_label: str) -> str:
     return router.db_for_write(OutboxEvent, app_label=app_label) or "default"
 
 
-def subscribe(event_type: str, handler: Callable[[Event], None], *, app_label: str, atomic: bool = True) -> None:
+def subscribe(
+    event_type: str,
+    handler: Callable[[Event], None],
+    *,
+    app_label: str,
+    atomic: bool = True,
+    idempotent: bool = False,
+) -> None:
     """Have ``handler`` applied once to every event of ``event_type``; it changes rows of ``app_label`` only.
 
     With ``atomic`` (the default) it runs in one transaction of that app's database, with the record that it
     handled the event. Without, it may call out of the process (it must then be idempotent by itself), and the
-    record is written after it returns.
+    record is written after it returns. ``idempotent``: a repeat of it changes nothing (one statement that
+    deletes, say), so it simply runs on every delivery, with no transaction and no record.
     """
     name = f"{app_label}:{handler.__module__}.{handler.__qualname__}"
     handlers = _handlers.setdefault(event_type, [])
     if all(existing.name != name for existing in handlers):
-        handlers.append(_Handler(name=name, app_label=app_label, function=handler, atomic=atomic))
+        handlers.append(
+            _Handler(name=name, app_label=app_label, function=handler, atomic=atomic, idempotent=idempotent)
+        )
 
 
 def publish(event_type: str, payload: dict[str, Any], *, app_label: str) -> Event:
@@ -298,6 +309,9 @@ def consume_events(*, idle_seconds: float | None = None) -> int:
 
 def _apply(handler: _Handler, event: Event, *, first: bool = False) -> None:
     """Apply ``event`` to ``handler`` unless it has been; ``first``: the event's first delivery, so it has not."""
+    if handler.idempotent:
+        handler.function(event)
+        return
     using = database_of(handler.app_label)
     if not handler.atomic:
         if first or not HandledEvent.objects.using(using).filter(handler=handler.name, event_id=event.id).exists():

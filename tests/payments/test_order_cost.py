@@ -17,7 +17,7 @@ TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVE
 
 # Per request: (queries, transaction-control statements), the same for 1 line and for 10.
 ADD_TO_CART = (5, 2)
-CHECKOUT = (22, 10)
+CHECKOUT = (21, 8)
 PAYMENT = (23, 8)
 
 
