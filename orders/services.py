@@ -607,7 +607,7 @@ def get_order(*, order_id: int, user_id: int | None = None) -> OrderInfo:
     fresh = _fresh(order)
     if fresh is not order:  # it expired just now, and was read again
         return to_info(fresh)
-    return to_info(order, lines, list(order.status_changes.all()))
+    return to_info(order, lines, list(StatusChange.objects.filter(order_id=order.id)))
 
 
 @dataclass(frozen=True)
@@ -884,7 +884,7 @@ def sales_since(*, since: datetime) -> SalesSummary:
 
 def get_order_statuses(*, order_ids: Iterable[int]) -> dict[int, str]:
     """The status of each of these orders, in one query; unknown ids are left out."""
-    return dict(Order.objects.filter(pk__in=set(order_ids)).values_list("id", "status"))
+    return dict(Order.objects.filter(pk__in=set(order_ids)).order_by().values_list("id", "status"))
 
 
 def find_order_ids(*, statuses: Iterable[str]) -> set[int]:
