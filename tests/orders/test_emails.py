@@ -7,7 +7,6 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.management import call_command
-from django.db import connections
 from django.utils import timezone
 
 from cart import services as cart
@@ -16,7 +15,6 @@ from ecommerce.addresses import PostalAddress
 from orders import notifications
 from orders import services as orders
 from outbox import services as outbox
-from outbox.models import HandledEvent, OutboxEvent
 from tests.catalog.test_images import add_picture
 from tests.conftest import client_for, make_product, make_user
 
@@ -100,28 +98,6 @@ def test_the_placed_email_reads_only_its_customer(customer, customer_client, cou
     assert not [sql for sql in reads if 'FROM "orders_statuschange"' in sql or 'FROM "orders_orderline"' in sql]
     assert len([sql for sql in reads if 'FROM "accounts_user"' in sql]) == 1
     assert "2 x Blue Mug: 25.00 USD" in mail.outbox[0].body
-
-
-def test_an_event_without_its_order_has_it_read_for_the_same_email(customer, committed):
-    """Events published before they carried the order (or by a change that had not read it) still send it."""
-    method = orders.list_shipping_options(subtotal=0)[1]
-    address = PostalAddress.build(name="Ann Smith", line1="1 High St", city="Bath", postal_code="BA1 1AA", country="GB")
-    cart.add_to_cart(user_id=customer.id, product_id=make_product(name="Blue Mug", price="12.50").id, quantity=2)
-    with committed():
-        orders.checkout(user_id=customer.id, shipping_address=address, shipping_method_id=method.id)
-    [sent] = mail.outbox
-    for alias in connections:  # as the event was written before, and never delivered
-        for event in OutboxEvent.objects.using(alias).filter(type=notifications.STATUS_CHANGED):
-            del event.payload["email"]
-            event.delivered_at = None
-            event.save()
-        HandledEvent.objects.using(alias).all().delete()
-
-    call_command("relay_events")
-
-    [_, again] = mail.outbox
-    assert (again.subject, again.body, again.alternatives) == (sent.subject, sent.body, sent.alternatives)
-    assert "Shipping (Express): 14.99 USD" in again.body and "BA1 1AA Bath" in again.body
 
 
 def test_nothing_is_sent_when_the_change_rolls_back(customer, customer_client, product, committed):

@@ -11,8 +11,11 @@ from django.db import connections
 from django.utils import timezone
 
 from cart import services as cart
+from ecommerce.addresses import PostalAddress
+from orders import services as orders
 from outbox.models import HandledEvent, OutboxEvent
 from payments import services
+from tests.conftest import make_product
 from tests.payments.conftest import ledger, place_order, stock
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +102,27 @@ def test_an_event_that_fails_stays_pending_and_the_others_of_its_change_are_deli
     relay()
     assert [message.subject for message in mail.outbox] == [f"Order #{order.id} received"]
     assert every_database(OutboxEvent, "delivered_at").count(None) == 0
+
+
+def test_an_order_email_event_without_its_order_has_it_read_for_the_same_email(
+    customer, django_capture_on_commit_callbacks
+):
+    """Events published before they carried the order (or by a change that had not read it) still send it."""
+    method = orders.list_shipping_options(subtotal=0)[1]
+    address = PostalAddress.build(name="Ann Smith", line1="1 High St", city="Bath", postal_code="BA1 1AA", country="GB")
+    cart.add_to_cart(user_id=customer.id, product_id=make_product(name="Blue Mug", price="12.50").id, quantity=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        orders.checkout(user_id=customer.id, shipping_address=address, shipping_method_id=method.id)
+    [sent] = mail.outbox
+    for alias in connections:  # as the event was written before, and never delivered
+        for event in OutboxEvent.objects.using(alias).filter(type="order.status_changed"):
+            del event.payload["email"]
+            event.delivered_at = None
+            event.save()
+        HandledEvent.objects.using(alias).all().delete()
+
+    call_command("relay_events")
+
+    [_, again] = mail.outbox
+    assert (again.subject, again.body, again.alternatives) == (sent.subject, sent.body, sent.alternatives)
+    assert "Shipping (Express): 14.99 USD" in again.body and "BA1 1AA Bath" in again.body
