@@ -12,7 +12,7 @@ from cart.models import MAX_LINE_QUANTITY
 from ecommerce.api import error_responses
 from ecommerce.errors import NotFound
 from ecommerce.money import AmountTooLarge
-from ecommerce.serializers import StrictSerializer, amount_field
+from ecommerce.serializers import StrictSerializer, amount_field, represent
 from inventory.services import InsufficientStock
 
 
@@ -47,7 +47,7 @@ class CartView(APIView):
         description="Your cart at today's prices, with the stock available for each product.",
     )
     def get(self, request):
-        return Response(CartSerializer(services.get_cart(user_id=request.user.id)).data)
+        return Response(represent(CartSerializer, services.get_cart(user_id=request.user.id)))
 
     @extend_schema(
         operation_id="cart_add",
@@ -66,7 +66,7 @@ class CartView(APIView):
         data = self.AddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cart = services.add_to_cart(user_id=request.user.id, **data.validated_data)
-        return Response(CartSerializer(cart).data)
+        return Response(represent(CartSerializer, cart))
 
     @extend_schema(
         operation_id="cart_clear",
@@ -75,7 +75,7 @@ class CartView(APIView):
         description="Removes every product from your cart.",
     )
     def delete(self, request):
-        return Response(CartSerializer(services.clear_cart(user_id=request.user.id)).data)
+        return Response(represent(CartSerializer, services.clear_cart(user_id=request.user.id)))
 
 
 class CartLineView(APIView):
@@ -102,7 +102,7 @@ class CartLineView(APIView):
         data = self.QuantitySerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cart = services.set_cart_quantity(user_id=request.user.id, product_id=pk, **data.validated_data)
-        return Response(CartSerializer(cart).data)
+        return Response(represent(CartSerializer, cart))
 
     @extend_schema(
         operation_id="cart_line_remove",
@@ -111,4 +111,4 @@ class CartLineView(APIView):
         description="A product that is not in your cart is 404.",
     )
     def delete(self, request, pk: int):
-        return Response(CartSerializer(services.remove_from_cart(user_id=request.user.id, product_id=pk)).data)
+        return Response(represent(CartSerializer, services.remove_from_cart(user_id=request.user.id, product_id=pk)))

@@ -81,7 +81,7 @@ def _priced(lines: dict[int, int], updated_at: datetime | None, *, changed: int 
     sale (else ProductNotFound) and in stock (else InsufficientStock).
     """
     products = catalog.get_products(product_ids=lines)
-    levels = inventory.get_stock_levels(product_ids=lines)
+    stock = inventory.get_available_stock(product_ids=lines)
     items = []
     for product_id, quantity in lines.items():
         product = products.get(product_id)
@@ -90,8 +90,7 @@ def _priced(lines: dict[int, int], updated_at: datetime | None, *, changed: int 
             catalog.get_active_product(product_id=product_id)  # raises ProductNotFound
         if product is None:
             continue
-        level = levels.get(product_id)
-        available = level.available if level is not None and on_sale else 0  # withdrawn products: none to buy
+        available = stock.get(product_id, 0) if on_sale else 0  # withdrawn products: none to buy
         if product_id == changed and quantity > available:
             raise InsufficientStock(
                 f"Only {available} available.", extra={"product_ids": [product_id], "available": available}

@@ -25,6 +25,7 @@ from ecommerce.serializers import (
     StrictSerializer,
     amount_field,
     query_params,
+    represent,
 )
 from ecommerce.throttling import NewAttemptThrottle
 from inventory.services import InsufficientStock
@@ -126,7 +127,7 @@ class CheckoutView(APIView):
         data.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key")  # a retry of the same key resumes the same checkout
         order = services.checkout(user_id=request.user.id, key=key, **data.validated_data)
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        return Response(represent(OrderSerializer, order), status=status.HTTP_201_CREATED)
 
 
 class ShippingMethodListView(APIView):
@@ -203,7 +204,7 @@ class OrderDetailView(APIView):
     )
     def get(self, request, pk: int):
         user_id = None if request.user.has_perm(VIEW_ORDERS) else request.user.id
-        return Response(OrderSerializer(services.get_order(order_id=pk, user_id=user_id)).data)
+        return Response(represent(OrderSerializer, services.get_order(order_id=pk, user_id=user_id)))
 
 
 class OrderCancelView(APIView):
@@ -229,7 +230,7 @@ class OrderCancelView(APIView):
         data.is_valid(raise_exception=True)
         as_staff = request.user.has_perm(CHANGE_ORDERS)
         order = services.cancel_order(order_id=pk, user_id=request.user.id, is_staff=as_staff, **data.validated_data)
-        return Response(OrderSerializer(order).data)
+        return Response(represent(OrderSerializer, order))
 
 
 class OrderStatusView(APIView):
@@ -259,4 +260,4 @@ class OrderStatusView(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         order = services.change_order_status(order_id=pk, actor_id=request.user.id, **data.validated_data)
-        return Response(OrderSerializer(order).data)
+        return Response(represent(OrderSerializer, order))

@@ -17,7 +17,7 @@ from ecommerce.idempotency import (
     RequestInProgress,
     idempotent,
 )
-from ecommerce.serializers import QueryIntegerField, StrictSerializer, amount_field, query_params
+from ecommerce.serializers import QueryIntegerField, StrictSerializer, amount_field, query_params, represent
 from ecommerce.throttling import NewAttemptThrottle
 from orders import services as orders
 from orders.serializers import OrderSerializer
@@ -159,7 +159,7 @@ class PaymentsView(GenericAPIView):
         )
         body = {
             "payment": PaymentSerializer(payment).data,
-            "order": OrderSerializer(orders.get_order(order_id=payment.order_id)).data,
+            "order": represent(OrderSerializer, orders.get_order(order_id=payment.order_id)),
         }
         return Response(body, status=status.HTTP_201_CREATED)
 

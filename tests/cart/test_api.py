@@ -2,7 +2,10 @@ from decimal import Decimal
 
 import pytest
 
+from cart import services
+from cart.api import CartSerializer
 from catalog import services as catalog
+from ecommerce.serializers import represent
 from inventory import services as inventory
 from tests.conftest import make_product
 
@@ -146,3 +149,15 @@ def test_stock_shown_is_what_is_available_now(customer_client, product):
     add(customer_client, product.id, 1)
     inventory.adjust_stock(product_id=product.id, delta=-3)
     assert customer_client.get("/cart").json()["items"][0]["stock"] == 2
+
+
+def test_a_cart_is_represented_as_its_serializer_gives_it(customer, customer_client):
+    """``represent`` (one serializer instance kept per class) sends what a new CartSerializer would."""
+    assert (
+        represent(CartSerializer, services.get_cart(user_id=customer.id))
+        == CartSerializer(services.get_cart(user_id=customer.id)).data
+    )  # an empty cart: no update time
+    for price in ("19.99", "0.10"):
+        add(customer_client, make_product(price=price, stock=5).id, 2)
+        view = services.get_cart(user_id=customer.id)
+        assert represent(CartSerializer, view) == CartSerializer(view).data

@@ -9,8 +9,11 @@ from django.utils import timezone
 
 from cart import services as cart
 from catalog import services as catalog
+from ecommerce.addresses import PostalAddress
+from ecommerce.serializers import represent
 from inventory import services as inventory
 from orders import services as orders
+from orders.serializers import OrderSerializer
 from tests.conftest import client_for, make_product, make_user
 
 pytestmark = pytest.mark.django_db
@@ -283,3 +286,18 @@ def test_order_ids_of_other_users_do_not_leak_through_cancel_or_status(other_cli
     make_user()
     assert other_client.post(f"/order/{pending_order.id}/cancel").status_code == 404
     assert orders.get_order(order_id=pending_order.id).status == "pending"
+
+
+def test_an_order_is_represented_as_its_serializer_gives_it(customer):
+    """``represent`` (one serializer instance kept per class) sends what a new OrderSerializer would, for orders
+    in different states (a delivery address and method, a timeline of several changes, none of them)."""
+    method = orders.list_shipping_options(subtotal=0)[1]
+    address = PostalAddress.build(name="Ann Smith", line1="1 High St", city="Bath", postal_code="BA1 1AA", country="GB")
+    cart.add_to_cart(user_id=customer.id, product_id=make_product(price="12.50").id, quantity=2)
+    shipped = orders.checkout(user_id=customer.id, shipping_address=address, shipping_method_id=method.id)
+    orders.mark_order_paid(order_id=shipped.id)
+    cart.add_to_cart(user_id=customer.id, product_id=make_product(price="3.10").id, quantity=1)
+    plain = orders.checkout(user_id=customer.id)
+    for order_id in (shipped.id, plain.id, shipped.id):  # the kept instance again, after another order
+        info = orders.get_order(order_id=order_id)
+        assert represent(OrderSerializer, info) == OrderSerializer(info).data
