@@ -25,7 +25,14 @@ def atomic(app_label: str, **options) -> transaction.Atomic:
 
 def on_commit(app_label: str, callback) -> None:
     """Run ``callback`` once the current transaction of ``app_label``'s database commits."""
-    transaction.on_commit(callback, using=database_for(app_label), robust=True)
+
+    def run() -> None:
+        callback()
+
+    # Django names a callback that raised by its __qualname__, which a partial or a callable object lacks: the
+    # error would escape as an AttributeError from the commit, failing the request that the hook must not fail.
+    run.__qualname__ = getattr(callback, "__qualname__", type(callback).__qualname__)
+    transaction.on_commit(run, using=database_for(app_label), robust=True)
 
 
 def execute_on_fresh_connection(model, sql: str, params: list) -> bool:
