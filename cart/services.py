@@ -305,11 +305,11 @@ def merge_into_cart(*, user_id: int, lines: dict[int, int]) -> MergeResult:
     cart, current = _locked_cart(user_id)
     wanted = {product_id: current.get(product_id, 0) + quantity for product_id, quantity in lines.items()}
     products = catalog.get_products(product_ids=wanted)
-    levels = inventory.get_stock_levels(product_ids=wanted)
+    stock = inventory.get_available_stock(product_ids=wanted)
     capped, left_out = [], []
     for product_id, quantity in wanted.items():
-        product, level = products.get(product_id), levels.get(product_id)
-        available = level.available if level is not None and product is not None and product.is_active else 0
+        product = products.get(product_id)
+        available = stock.get(product_id, 0) if product is not None and product.is_active else 0
         allowed = min(quantity, available, MAX_LINE_QUANTITY)
         if allowed <= current.get(product_id, 0):
             if allowed < quantity:

@@ -76,12 +76,8 @@ def _lines(items: list[dict]) -> list[dict]:
     pictures = {}
     if settings.PUBLIC_URL:
         pictures = catalog.get_product_images(product_ids=[item["product_id"] for item in items])
-    return [
-        {"item": item, "picture": _absolute(pictures[item["product_id"]][0].thumbnail_url)}
-        if item["product_id"] in pictures
-        else {"item": item, "picture": ""}
-        for item in items
-    ]
+    thumbnails = {product_id: _absolute(images[0].thumbnail_url) for product_id, images in pictures.items()}
+    return [{"item": item, "picture": thumbnails.get(item["product_id"], "")} for item in items]
 
 
 def _message(order_id: int, status: str, email: dict) -> EmailMultiAlternatives | None:

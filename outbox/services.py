@@ -27,6 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from ecommerce import remote
+from ecommerce.db import on_commit
 from outbox import broker
 from outbox.models import HandledEvent, OutboxEvent
 
@@ -128,10 +129,10 @@ def publish_many(events: Sequence[tuple[str, dict[str, Any]]], *, app_label: str
         Event(id=str(row.pk), type=row.type, payload=json.loads(json.dumps(row.payload)), source=using) for row in rows
     ]
 
-    def deliver() -> None:  # a function, not a partial: Django names a failing hook by its __qualname__
+    def deliver() -> None:
         _deliver_published(published, using, leased_until)
 
-    transaction.on_commit(deliver, using=using, robust=True)
+    on_commit(app_label, deliver)
     return published
 
 
